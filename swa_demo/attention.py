@@ -1,0 +1,95 @@
+"""Attention backends with one signature: `attend(q, k, v, mask) -> (out, weights | None)`.
+
+    q: (B, Hq, Tq, D)   k, v: (B, Hkv, Tk, D)   out: (B, Hq, Tq, D)   weights: (B, Hq, Tq, Tk)
+
+`Hq` is a multiple of `Hkv` (grouped-query attention). Each backend also builds its own kind of mask
+from positions, through the one predicate in `window.py`: `make_mask(q_pos, k_pos, window, sinks)`.
+
+- `eager`: plain matmul + softmax over a dense boolean mask; the only one that returns the weights,
+  so the classroom traces through it. It is also the reference the others are tested against.
+- `sdpa`: `torch.nn.functional.scaled_dot_product_attention` with the same dense mask.
+- `flex`: FlexAttention with a `BlockMask`, which skips whole blocks outside the band (prefill).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from . import window as win
+
+
+class Eager:
+    name = "eager"
+    returns_weights = True
+
+    @staticmethod
+    def make_mask(q_pos, k_pos, window, sinks=0):
+        return win.dense_mask(q_pos, k_pos, window, sinks)  # (B, Tq, Tk)
+
+    @staticmethod
+    def attend(q, k, v, mask):
+        rep = q.shape[1] // k.shape[1]
+        k = k.repeat_interleave(rep, dim=1)  # (B, Hq, Tk, D)
+        v = v.repeat_interleave(rep, dim=1)
+        scores = (q @ k.transpose(-2, -1)) / math.sqrt(q.shape[-1])  # (B, Hq, Tq, Tk)
+        scores = scores.masked_fill(~mask[:, None], float("-inf"))
+        weights = torch.softmax(scores.float(), dim=-1).to(q.dtype)
+        return weights @ v, weights
+
+
+class Sdpa:
+    name = "sdpa"
+    returns_weights = False
+
+    @staticmethod
+    def make_mask(q_pos, k_pos, window, sinks=0):
+        return win.dense_mask(q_pos, k_pos, window, sinks)[:, None]  # (B, 1, Tq, Tk)
+
+    @staticmethod
+    def attend(q, k, v, mask):
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
+                                             enable_gqa=q.shape[1] != k.shape[1])
+        return out, None
+
+
+class Flex:
+    name = "flex"
+    returns_weights = False
+    compiled = None  # set by `compile_flex()` on the GPU; eager FlexAttention runs anywhere
+
+    @staticmethod
+    def make_mask(q_pos, k_pos, window, sinks=0):
+        B, Tq = q_pos.shape
+        shared = k_pos.shape == q_pos.shape and bool((q_pos == k_pos).all())
+        if shared and bool((q_pos == torch.arange(Tq, device=q_pos.device)).all()):
+            # A fresh prompt at 0..T-1, the same for every row: index arithmetic only.
+            return win.prompt_block_mask(Tq, window, q_pos.device, sinks)
+        return win.flex_block_mask(q_pos, k_pos, window, sinks)
+
+    @staticmethod
+    def attend(q, k, v, mask):
+        from torch.nn.attention.flex_attention import flex_attention
+
+        fn = Flex.compiled or flex_attention
+        out = fn(q, k, v, block_mask=mask, enable_gqa=q.shape[1] != k.shape[1])
+        return out, None
+
+
+def compile_flex() -> None:
+    """Use the compiled FlexAttention kernel (GPU): eager FlexAttention is a slow reference."""
+    from torch.nn.attention.flex_attention import flex_attention
+
+    if Flex.compiled is None:
+        Flex.compiled = torch.compile(flex_attention, dynamic=False)
+
+
+BACKENDS = {b.name: b for b in (Eager, Sdpa, Flex)}
+
+
+def get_backend(name: str):
+    if name not in BACKENDS:
+        raise ValueError(f"unknown attention backend {name!r}; use one of {', '.join(BACKENDS)}")
+    return BACKENDS[name]

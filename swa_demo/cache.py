@@ -1,0 +1,209 @@
+"""Per-layer KV caches. Each write returns the keys attention reads and the positions it evicted.
+
+One class, five policies (DESIGN.md, "Cache policies"):
+
+    policy      slots                          a write ...
+    full        one per position (slot = pos)  appends; nothing is evicted
+    mask-only   one per position (slot = pos)  appends; the mask slides, the memory does not
+    seed        the held entries, in order     appends; a decode step then drops pos < q - W + 1
+    ring        exactly W (slot = pos % W)     overwrites the entry W positions older
+    sink        S sinks + a ring of W - S      keeps 0..S-1 forever, rotates the rest
+
+Worked example (ring, W = 2, prompt A B C then D E):
+
+    after prefill A B C   slots [C, B]  (slot 0 = pos 2, slot 1 = pos 1: A was overwritten by C)
+    write D (pos 3)       slots [C, D]  evicts B
+    write E (pos 4)       slots [E, D]  evicts C
+    logical (unrotated)   [D, E]
+
+Shapes: B batch, H KV heads, N slots, T new tokens, D head dim. Keys and values are (B, H, N, D);
+`pos` is (B, N) with -1 (`NO_POSITION`) in empty slots.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+
+from .window import NO_POSITION, first_needed
+
+
+class CacheView(NamedTuple):
+    k: torch.Tensor  # (B, H, Tk, D) the keys attention reads for this write's queries
+    v: torch.Tensor  # (B, H, Tk, D)
+    pos: torch.Tensor  # (B, Tk) their positions, -1 where a slot is empty
+    evicted: torch.Tensor  # (B, E) positions this write removed, -1 padded
+
+
+class KVCache:
+    """The KV cache of one attention layer.
+
+    `capacity` preallocates `full`, `mask-only` and `seed` storage (static shapes for the GPU);
+    without it they grow as positions arrive. `ring` and `sink` always hold exactly `window` slots.
+    """
+
+    def __init__(self, policy: str, batch: int, n_kv_heads: int, head_dim: int,
+                 window: int | None, *, sinks: int = 0, capacity: int | None = None,
+                 dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu"):
+        assert policy in ("full", "mask-only", "seed", "ring", "sink"), f"unknown policy {policy}"
+        assert policy == "full" or (window or 0) >= 1, f"policy {policy} needs a window >= 1"
+        assert policy != "sink" or 0 < sinks < window, f"sink needs 0 < S < W, got S={sinks}"
+        self.policy = policy
+        self.window = None if policy == "full" else window
+        self.sinks = sinks if policy == "sink" else 0
+        if policy in ("ring", "sink"):
+            n = window
+        else:
+            n = capacity or 0
+        self.k = torch.zeros(batch, n_kv_heads, n, head_dim, dtype=dtype, device=device)
+        self.v = torch.zeros_like(self.k)
+        self.pos = torch.full((batch, n), NO_POSITION, dtype=torch.long, device=device)
+        self.fresh = True  # nothing written yet: a first prefill reads only its own keys
+        self.static = capacity is not None  # preallocated: decode writes without growing or syncing
+
+    # ---- what a write does -------------------------------------------------------------------
+
+    def update(self, k: torch.Tensor, v: torch.Tensor, pos: torch.Tensor) -> CacheView:
+        """Store the new keys/values (B, H, T, D) at positions `pos` (B, T); return what attention reads.
+
+        A single-token write (decode) stores first and reads the cache, which already holds the whole
+        window. A multi-token write (prefill, or a prefill chunk) reads the old entries plus all the new
+        ones, because a ring may overwrite keys that the chunk's earlier queries still need.
+        """
+        if self.policy in ("ring", "sink"):
+            view = self._update_rotating(k, v, pos)
+        elif self.policy == "seed":
+            view = self._update_seed(k, v, pos)
+        else:
+            view = self._update_by_position(k, v, pos)
+        self.fresh = False
+        return view
+
+    def _slot(self, pos: torch.Tensor) -> torch.Tensor:
+        """Physical slot of each position in a ring (sinks first, then `pos % (W - S)` rotated)."""
+        s = self.sinks
+        ring = self.window - s
+        return torch.where(pos < s, pos, s + (pos - s) % ring)
+
+    def _update_rotating(self, k, v, pos) -> CacheView:
+        if k.shape[2] == 1:  # decode: write, then read exactly W slots (the GPU path; no host sync)
+            evicted = self._write_one(self._slot(pos), k, v, pos)
+            return CacheView(self.k, self.v, self.pos, evicted)
+        if self.fresh:
+            view = CacheView(k, v, pos, None)
+        else:
+            view = CacheView(torch.cat([self.k, k], 2), torch.cat([self.v, v], 2),
+                             torch.cat([self.pos, pos], 1), None)
+        # A chunk longer than the ring writes only the entries that survive it: the newest W - S
+        # (plus any sinks). Writing the rest would only overwrite them within the same chunk.
+        newest = pos.max(dim=1, keepdim=True).values
+        survives = (pos >= 0) & ((pos < self.sinks) | (pos > newest - (self.window - self.sinks)))
+        b, t = survives.nonzero(as_tuple=True)
+        slot = self._slot(pos[b, t])
+        old = self.pos[b, slot]
+        evicted = _ragged(b, old, old >= 0, pos.shape[0])
+        self.k[b, :, slot] = k[b, :, t]
+        self.v[b, :, slot] = v[b, :, t]
+        self.pos[b, slot] = pos[b, t]
+        return view._replace(evicted=evicted)
+
+    def _update_by_position(self, k, v, pos) -> CacheView:
+        none = torch.full((pos.shape[0], 0), NO_POSITION, dtype=torch.long, device=pos.device)
+        if k.shape[2] == 1 and self.static:
+            # decode into preallocated storage: static shapes, no host sync (CUDA-graph friendly)
+            self._write_one(pos, k, v, pos)
+            return CacheView(self.k, self.v, self.pos, none)
+        need = int(pos.max()) + 1
+        if need > self.pos.shape[1]:
+            self._grow(need)
+        b, t = (pos >= 0).nonzero(as_tuple=True)
+        slot = pos[b, t]
+        self.k[b, :, slot] = k[b, :, t]
+        self.v[b, :, slot] = v[b, :, t]
+        self.pos[b, slot] = slot
+        if self.fresh:
+            return CacheView(k, v, pos, none)
+        return CacheView(self.k[:, :, :need], self.v[:, :, :need], self.pos[:, :need], none)
+
+    def _write_one(self, slot, k, v, pos) -> torch.Tensor:
+        """Write one token per row (k, v: (B, H, 1, D)) at `slot` (B, 1); return what it overwrote.
+
+        A padding row (pos < 0) keeps its slot as it was.
+        """
+        slot = slot.clamp_min(0)
+        old = self.pos.gather(1, slot)
+        idx = slot[:, None, :, None].expand(-1, k.shape[1], 1, k.shape[3])
+        pad = (pos < 0)[:, None, :, None]
+        self.k.scatter_(2, idx, torch.where(pad, self.k.gather(2, idx), k))
+        self.v.scatter_(2, idx, torch.where(pad, self.v.gather(2, idx), v))
+        self.pos.scatter_(1, slot, torch.where(pos >= 0, pos, old))
+        return torch.where((pos >= 0) & (old >= 0), old, NO_POSITION)
+
+    def _update_seed(self, k, v, pos) -> CacheView:
+        # The seed walkthrough, literally: append every new entry, read them all (the mask decides
+        # what counts), and only in a decode step drop what no later query can read.
+        self.k = torch.cat([self.k, k], 2)
+        self.v = torch.cat([self.v, v], 2)
+        self.pos = torch.cat([self.pos, pos], 1)
+        view = CacheView(self.k, self.v, self.pos, None)
+        if k.shape[2] == 1:
+            q = pos[:, :1]  # (B, 1)
+            cutoff = torch.tensor([first_needed(int(p), self.window) for p in q[:, 0]],
+                                  device=pos.device)[:, None]
+            drop = (self.pos >= 0) & (self.pos < cutoff) & (q >= 0)
+        else:
+            drop = torch.zeros_like(self.pos, dtype=torch.bool)
+        b, n = drop.nonzero(as_tuple=True)
+        evicted = _ragged(b, self.pos[b, n], torch.ones_like(b, dtype=torch.bool), pos.shape[0])
+        self.pos = torch.where(drop, NO_POSITION, self.pos)
+        self._compact()
+        return view._replace(evicted=evicted)
+
+    def _grow(self, n: int) -> None:
+        extra = n - self.pos.shape[1]
+        B, H, _, D = self.k.shape
+        self.k = torch.cat([self.k, self.k.new_zeros(B, H, extra, D)], 2)
+        self.v = torch.cat([self.v, self.v.new_zeros(B, H, extra, D)], 2)
+        self.pos = torch.cat([self.pos, self.pos.new_full((B, extra), NO_POSITION)], 1)
+
+    def _compact(self) -> None:
+        """Move held entries to the front, in arrival order, and drop empty columns."""
+        order = torch.sort((self.pos < 0).to(torch.int8), dim=1, stable=True).indices
+        self.pos = self.pos.gather(1, order)
+        idx = order[:, None, :, None].expand_as(self.k)
+        self.k = self.k.gather(2, idx)
+        self.v = self.v.gather(2, idx)
+        keep = int((self.pos >= 0).sum(1).max()) if self.pos.numel() else 0
+        self.pos, self.k, self.v = self.pos[:, :keep], self.k[:, :, :keep], self.v[:, :, :keep]
+
+    # ---- what the classroom inspects -----------------------------------------------------------
+
+    def slots(self, row: int = 0) -> list[tuple[int, int]]:
+        """(slot, position) of every held entry of one batch row, in physical slot order."""
+        return [(s, p) for s, p in enumerate(self.pos[row].tolist()) if p >= 0]
+
+    def unrotate(self, row: int = 0) -> list[int]:
+        """The held positions in logical (position) order: the ring as attention sees it."""
+        return sorted(p for _, p in self.slots(row))
+
+    def held(self) -> int:
+        """Entries held in the fullest row."""
+        return int((self.pos >= 0).sum(1).max()) if self.pos.numel() else 0
+
+    def nbytes(self) -> int:
+        """Bytes allocated for keys and values (all rows)."""
+        return self.k.numel() * self.k.element_size() * 2
+
+
+def _ragged(rows: torch.Tensor, values: torch.Tensor, keep: torch.Tensor, batch: int) -> torch.Tensor:
+    """Pack `values[keep]` into a (batch, E) tensor by row, padding with -1."""
+    rows, values = rows[keep], values[keep]
+    counts = torch.bincount(rows, minlength=batch)
+    width = int(counts.max()) if rows.numel() else 0
+    out = torch.full((batch, width), NO_POSITION, dtype=torch.long, device=values.device)
+    if rows.numel():
+        start = torch.cumsum(counts, 0) - counts
+        col = torch.arange(rows.numel(), device=rows.device) - start[rows]
+        out[rows, col] = values
+    return out

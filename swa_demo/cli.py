@@ -1,0 +1,92 @@
+"""`python -m swa_demo ...`: walkthrough, train, bench.
+
+Bad input gets one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .config import PATTERNS, POLICIES, ConfigError
+from .tiny import WeightsError
+
+
+class UsageError(Exception):
+    pass
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2 (argparse's default prints the usage too)
+        raise UsageError(message)
+
+
+def build_parser() -> Parser:
+    p = Parser(prog="python -m swa_demo", description="Sliding-window attention, step by step.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    w = sub.add_parser("walkthrough", help="run the tiny model and narrate every layer of every step")
+    w.add_argument("--prompt", default="ABC", help="letters, e.g. ABC or 'A B C' (default ABC)")
+    w.add_argument("--new", type=int, default=3, help="tokens to generate (default 3)")
+    w.add_argument("--window", type=int, default=2, help="sliding window W (default 2)")
+    w.add_argument("--layers", type=int, default=3, help="decoder layers, 1-6 (default 3)")
+    w.add_argument("--policy", default="seed", choices=POLICIES, help="sliding-layer cache policy")
+    w.add_argument("--pattern", default="sliding", choices=list(PATTERNS), help="layer pattern")
+    w.add_argument("--sinks", type=int, default=0, help="attention sinks S (policy sink)")
+    w.add_argument("--chunk", type=int, default=None, help="prefill this many tokens at a time")
+    w.add_argument("--lang", default="zh", choices=("zh", "en"))
+    w.add_argument("--json", action="store_true", help="print the trace as JSON")
+
+    t = sub.add_parser("train", help="retrain a tiny alphabet model from its fixed seed")
+    t.add_argument("--layers", type=int, default=3)
+    t.add_argument("--pattern", default="sliding", choices=list(PATTERNS))
+    t.add_argument("--all", action="store_true", help="every shipped layer count and pattern")
+
+    b = sub.add_parser("bench", help="time the walkthrough (CPU)")
+    b.add_argument("--repeat", type=int, default=20)
+    b.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except (UsageError, ConfigError, WeightsError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+def cmd_walkthrough(args) -> int:
+    from .narrate import narrate
+    from .walkthrough import Settings, run
+
+    trace = run(Settings(prompt=args.prompt, new=args.new, window=args.window, layers=args.layers,
+                         policy=args.policy, pattern=args.pattern, sinks=args.sinks,
+                         chunk=args.chunk))
+    print(trace.to_json(indent=1) if args.json else narrate(trace, args.lang))
+    return 0
+
+
+def cmd_train(args) -> int:
+    from . import tiny
+
+    if not args.all and not 1 <= args.layers <= tiny.MAX_LAYERS:
+        raise ConfigError(f"layers must be between 1 and {tiny.MAX_LAYERS}, got {args.layers}")
+    jobs = ([(n, p) for p in tiny.SHIPPED_PATTERNS for n in range(1, tiny.MAX_LAYERS + 1)]
+            if args.all else [(args.layers, args.pattern)])
+    for n, pattern in jobs:
+        model = tiny.train(n, pattern)
+        tiny.save(model, tiny.weights_path(n, pattern))
+        print(f"saved {tiny.weights_path(n, pattern)}")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from .bench import bench_walkthrough
+
+    bench_walkthrough(repeat=args.repeat, json_path=args.json)
+    return 0
+
+
+COMMANDS = {"walkthrough": cmd_walkthrough, "train": cmd_train, "bench": cmd_bench}

@@ -1,0 +1,120 @@
+"""Prefill (optionally in chunks), then greedy decode. Small verbs; the model has no time loop.
+
+An optional observer (`trace.Tracer`) sees each step begin and end and every layer in between; with
+none, nothing is recorded. Speed-ups (CUDA graphs, compile) wrap `decode_one_token` from outside.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .cache import KVCache
+from .config import MAMBA, SLIDING
+from .model import Decoder, dtype_of
+from .window import NO_POSITION
+
+
+def make_caches(model: Decoder, batch: int, policy: str = "ring", *, sinks: int = 0,
+                capacity: int | None = None) -> list:
+    """One cache per layer: sliding layers follow `policy`, full layers keep everything.
+
+    `capacity` (the longest sequence) preallocates the caches that grow, for static shapes on the GPU.
+    """
+    cfg = model.cfg
+    dtype, device = dtype_of(cfg.dtype), model.embed.weight.device
+    caches = []
+    for kind in cfg.layer_types:
+        if kind == MAMBA:
+            from .mamba import SSMState
+
+            caches.append(SSMState(cfg, batch, dtype=dtype, device=device))
+            continue
+        layer_policy = policy if kind == SLIDING else "full"
+        caches.append(KVCache(layer_policy, batch, cfg.n_kv_heads, cfg.head_dim,
+                              cfg.sliding_window if kind == SLIDING else None, sinks=sinks,
+                              capacity=capacity, dtype=dtype, device=device))
+    return caches
+
+
+def pad_prompts(prompts: list[list[int]], device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-pad rows of different lengths: tokens (B, T) and positions (B, T), -1 on padding."""
+    assert prompts and all(prompts), "every prompt needs at least one token"
+    T = max(map(len, prompts))
+    tokens = torch.zeros(len(prompts), T, dtype=torch.long, device=device)
+    positions = torch.full((len(prompts), T), NO_POSITION, dtype=torch.long, device=device)
+    for i, p in enumerate(prompts):
+        tokens[i, :len(p)] = torch.tensor(p, device=device)
+        positions[i, :len(p)] = torch.arange(len(p), device=device)
+    return tokens, positions
+
+
+@torch.no_grad()
+def prefill(model: Decoder, tokens: torch.Tensor, positions: torch.Tensor, caches: list,
+            chunk: int | None = None, observer=None) -> torch.Tensor:
+    """Run the prompt through every layer, `chunk` tokens at a time; logits (B, V) of each row's last."""
+    assert chunk is None or chunk >= 1, f"chunk must be >= 1, got {chunk}"
+    B, T = tokens.shape
+    step = chunk or T
+    last = None
+    for start in range(0, T, step):
+        tok, pos = tokens[:, start:start + step], positions[:, start:start + step]
+        if observer:
+            observer.begin_step("prefill", tok, pos)
+        logits = model(tok, pos, caches, observer=observer, last_only=True)[:, 0]  # (B, V)
+        has_token = (pos >= 0).any(dim=1, keepdim=True)  # rows whose prompt reaches this chunk
+        last = logits if last is None else torch.where(has_token, logits, last)
+        if observer:
+            observer.end_step(last)
+    return last
+
+
+@torch.no_grad()
+def decode_one_token(model: Decoder, token: torch.Tensor, pos: torch.Tensor, caches: list,
+                     observer=None) -> torch.Tensor:
+    """One decode step: `token` (B, 1) at `pos` (B, 1) -> next-token logits (B, V)."""
+    if observer:
+        observer.begin_step("decode", token, pos)
+    logits = model(token, pos, caches, observer=observer)[:, -1]
+    if observer:
+        observer.end_step(logits)
+    return logits
+
+
+@dataclass
+class Generation:
+    tokens: torch.Tensor  # (B, N) the generated ids
+    logits: torch.Tensor  # (B, N, V) the logits row that chose each one
+    caches: list  # the caches as the last step left them
+
+
+@torch.no_grad()
+def generate(model: Decoder, prompts: list[list[int]], max_new_tokens: int, *,
+             policy: str = "ring", sinks: int = 0, chunk: int | None = None,
+             observer=None, preallocate: bool = False) -> Generation:
+    """Greedy generation for a batch of prompts (rows may differ in length)."""
+    assert max_new_tokens >= 1, f"max_new_tokens must be >= 1, got {max_new_tokens}"
+    device = model.embed.weight.device
+    tokens, positions = pad_prompts(prompts, device)
+    lengths = (positions >= 0).sum(1, keepdim=True)  # (B, 1)
+    capacity = tokens.shape[1] + max_new_tokens if preallocate else None
+    caches = make_caches(model, tokens.shape[0], policy, sinks=sinks, capacity=capacity)
+    logits = prefill(model, tokens, positions, caches, chunk, observer)
+    out_tokens, out_logits = [], []
+    for i in range(max_new_tokens):
+        nxt = logits.argmax(-1, keepdim=True)  # (B, 1)
+        out_tokens.append(nxt)
+        out_logits.append(logits)
+        if i + 1 < max_new_tokens:
+            logits = decode_one_token(model, nxt, lengths + i, caches, observer)
+    return Generation(torch.cat(out_tokens, 1), torch.stack(out_logits, 1), caches)
+
+
+@torch.no_grad()
+def reference_logits(model: Decoder, tokens: torch.Tensor) -> torch.Tensor:
+    """Logits (B, T, V) of a full recompute with the dense mask and no cache: the ground truth."""
+    B, T = tokens.shape
+    positions = torch.arange(T, device=tokens.device).expand(B, T)
+    return model(tokens, positions, None)
+

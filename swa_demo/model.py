@@ -1,0 +1,198 @@
+"""The decoder: embeddings, RoPE, grouped-query attention, FFN, LM head.
+
+Dimension letters:
+    B  batch             T  new tokens in this forward      Tk  keys read (cache + new)
+    C  d_model           H  query heads                     Hkv KV heads (H / Hkv query heads share one)
+    D  head dim          F  FFN width                       V   vocabulary
+    W  sliding window    L  layers
+
+The model has no time loop and holds no cache: `forward(tokens, positions, caches)` takes the caches
+from the caller (`generate.py`), so the classroom can inspect them after every step. An optional
+observer sees each attention layer's positions, mask, weights and cache; with none, nothing is recorded.
+Deliberately left out: dropout, biases in attention, sampling (decoding is greedy in `generate.py`).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .attention import get_backend
+from .config import FULL, MAMBA, SLIDING, ModelConfig
+
+
+def dtype_of(name: str) -> torch.dtype:
+    return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16,
+            "float64": torch.float64}[name]
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim: int, eps: float):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x):
+        xf = x.float()
+        xf = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)
+        return self.weight * xf.to(x.dtype)
+
+
+def make_norm(cfg: ModelConfig) -> nn.Module:
+    if cfg.norm == "rmsnorm":
+        return RMSNorm(cfg.d_model, cfg.norm_eps)
+    return nn.LayerNorm(cfg.d_model, eps=cfg.norm_eps)
+
+
+def rope_tables(positions: torch.Tensor, head_dim: int, theta: float, dtype: torch.dtype):
+    """cos, sin of shape (B, 1, T, D) for absolute `positions` (B, T), in Mistral's half-split layout."""
+    inv_freq = 1.0 / theta ** (torch.arange(0, head_dim, 2, device=positions.device,
+                                            dtype=torch.float32) / head_dim)
+    angles = positions.clamp_min(0).float()[..., None] * inv_freq  # (B, T, D/2)
+    angles = torch.cat([angles, angles], dim=-1)[:, None]  # (B, 1, T, D)
+    return angles.cos().to(dtype), angles.sin().to(dtype)
+
+
+def apply_rope(x, cos, sin):
+    half = x.shape[-1] // 2
+    rotated = torch.cat([-x[..., half:], x[..., :half]], dim=-1)
+    return x * cos + rotated * sin
+
+
+class Attention(nn.Module):
+    def __init__(self, cfg: ModelConfig, kind: str):
+        super().__init__()
+        self.kind = kind
+        self.n_heads, self.n_kv_heads, self.head_dim = cfg.n_heads, cfg.n_kv_heads, cfg.head_dim
+        self.window = cfg.sliding_window if kind == SLIDING else None
+        self.wq = nn.Linear(cfg.d_model, cfg.n_heads * cfg.head_dim, bias=False)
+        self.wk = nn.Linear(cfg.d_model, cfg.n_kv_heads * cfg.head_dim, bias=False)
+        self.wv = nn.Linear(cfg.d_model, cfg.n_kv_heads * cfg.head_dim, bias=False)
+        self.wo = nn.Linear(cfg.n_heads * cfg.head_dim, cfg.d_model, bias=False)
+
+    def forward(self, x, ctx: StepContext, cache, layer: int):
+        B, T, _ = x.shape
+        q = self.wq(x).view(B, T, self.n_heads, self.head_dim).transpose(1, 2)  # (B, H, T, D)
+        k = self.wk(x).view(B, T, self.n_kv_heads, self.head_dim).transpose(1, 2)  # (B, Hkv, T, D)
+        v = self.wv(x).view(B, T, self.n_kv_heads, self.head_dim).transpose(1, 2)
+        # RoPE before caching, at absolute positions (as Mistral does): a cached key never changes.
+        q, k = apply_rope(q, ctx.cos, ctx.sin), apply_rope(k, ctx.cos, ctx.sin)
+
+        before = cache.pos.clone() if (ctx.observer and cache is not None) else None
+        if cache is None:  # a full recompute: attention reads exactly this forward's keys
+            view_k, view_v, k_pos, evicted = k, v, ctx.positions, None
+            window, sinks, key = self.window, 0, ("nocache", self.window)
+        else:
+            view_k, view_v, k_pos, evicted = cache.update(k, v, ctx.positions)
+            window, sinks = cache.window, cache.sinks
+            key = (cache.policy, window, sinks)
+        # Caches with the same policy see the same positions, so they share one mask per forward.
+        mask = ctx.masks.get(key)
+        if mask is None:
+            mask = ctx.masks[key] = ctx.backend.make_mask(ctx.positions, k_pos, window, sinks)
+        out, weights = ctx.backend.attend(q, view_k, view_v, mask)  # (B, H, T, D)
+        if ctx.observer:
+            ctx.observer.attention(layer=layer, kind=self.kind, q_pos=ctx.positions, k_pos=k_pos,
+                                   mask=mask, weights=weights, before=before, cache=cache,
+                                   evicted=evicted)
+        return self.wo(out.transpose(1, 2).reshape(B, T, -1))
+
+
+class FeedForward(nn.Module):
+    """`relu`: the seed's FFN(x) = max(0, x W1 + b1) W2 + b2.  `swiglu`: Mistral's gated FFN."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.kind = cfg.ffn
+        if cfg.ffn == "relu":
+            self.w1 = nn.Linear(cfg.d_model, cfg.d_ff)
+            self.w2 = nn.Linear(cfg.d_ff, cfg.d_model)
+        else:
+            self.gate = nn.Linear(cfg.d_model, cfg.d_ff, bias=False)
+            self.up = nn.Linear(cfg.d_model, cfg.d_ff, bias=False)
+            self.down = nn.Linear(cfg.d_ff, cfg.d_model, bias=False)
+
+    def forward(self, x):
+        if self.kind == "relu":
+            return self.w2(F.relu(self.w1(x)))
+        return self.down(F.silu(self.gate(x)) * self.up(x))
+
+
+class Block(nn.Module):
+    def __init__(self, cfg: ModelConfig, kind: str):
+        super().__init__()
+        self.kind = kind
+        self.norm1 = make_norm(cfg)
+        if kind == MAMBA:
+            from .mamba import MambaMixer
+
+            self.mixer = MambaMixer(cfg)
+        else:
+            self.mixer = Attention(cfg, kind)
+        self.norm2 = make_norm(cfg)
+        self.ffn = FeedForward(cfg)
+
+    def forward(self, x, ctx: StepContext, cache, layer: int):
+        x = x + self.mixer(self.norm1(x), ctx, cache, layer)
+        return x + self.ffn(self.norm2(x))
+
+
+class StepContext:
+    """What every layer of one forward shares: positions, RoPE tables, masks, backend, observer."""
+
+    def __init__(self, positions, cos, sin, backend, observer):
+        self.positions = positions  # (B, T), -1 marks padding
+        self.cos, self.sin = cos, sin
+        self.backend = backend
+        self.observer = observer
+        self.masks: dict = {}
+
+
+class Decoder(nn.Module):
+    def __init__(self, cfg: ModelConfig, backend: str = "eager"):
+        super().__init__()
+        assert all(t in (SLIDING, FULL, MAMBA) for t in cfg.layer_types), cfg.layer_types
+        self.cfg = cfg
+        self.backend = backend
+        self.embed = nn.Embedding(cfg.vocab_size, cfg.d_model)
+        self.layers = nn.ModuleList(Block(cfg, kind) for kind in cfg.layer_types)
+        self.norm = make_norm(cfg)
+        self.lm_head = nn.Linear(cfg.d_model, cfg.vocab_size, bias=False)
+        if cfg.tie_embeddings:
+            self.lm_head.weight = self.embed.weight
+
+    def forward(self, tokens: torch.Tensor, positions: torch.Tensor, caches: list | None = None,
+                observer=None, last_only: bool = False) -> torch.Tensor:
+        """Logits (B, T, V) for `tokens` (B, T) at `positions` (B, T); (B, 1, V) with `last_only`.
+
+        `caches[l]` is layer l's cache (`cache.KVCache` or `mamba.SSMState`), updated in place;
+        `None` recomputes from scratch with the dense mask (the reference every fast path must match).
+        With an observer, attention runs on the eager backend, the one that returns weights.
+        """
+        assert tokens.shape == positions.shape, f"tokens {tokens.shape} vs positions {positions.shape}"
+        backend = get_backend("eager" if observer else self.backend)
+        x = self.embed(tokens)  # (B, T, C)
+        cos, sin = rope_tables(positions, self.cfg.head_dim, self.cfg.rope_theta, x.dtype)
+        ctx = StepContext(positions, cos, sin, backend, observer)
+        for i, block in enumerate(self.layers):
+            x = block(x, ctx, None if caches is None else caches[i], i)
+        if last_only:  # the LM head on one position per row: a 128k prefill never builds (T, V)
+            last = positions.argmax(dim=1)  # (B,)
+            x = x[torch.arange(x.shape[0], device=x.device), last][:, None]
+        return self.lm_head(self.norm(x))
+
+
+def build(cfg: ModelConfig, backend: str = "eager", seed: int | None = 0) -> Decoder:
+    """A model on `cfg.device` in `cfg.dtype`, with weights from `seed` (None: leave torch's RNG)."""
+    if seed is not None:
+        torch.manual_seed(seed)
+    # Born on the device in the target dtype: a 7B model never exists in float32 on the host.
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(dtype_of(cfg.dtype))
+    try:
+        with torch.device(cfg.device):
+            model = Decoder(cfg, backend)
+    finally:
+        torch.set_default_dtype(previous)
+    return model.eval()

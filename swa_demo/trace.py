@@ -1,0 +1,144 @@
+"""Trace records: what each layer of each step attended, stored, evicted. The UI reads only these.
+
+`Tracer` is the observer `generate.py` and `model.py` call; it records batch row 0 (the classroom
+runs one sequence). The JSON form is documented in the README:
+
+    {"config": {...}, "prompt": [...], "generated": [...], "steps": [
+        {"phase": "prefill", "tokens": ["A", "B", "C"], "positions": [0, 1, 2],
+         "layers": [{"layer": 1, "kind": "sliding_attention", "attended": [[0], [0, 1], [1, 2]],
+                     "cache_before": [], "cache_after": [{"slot": 0, "pos": 0, "token": "A"}, ...],
+                     "written": [0, 1, 2], "evicted": [], "attn_weights": [[[1.0], ...]]}, ...],
+         "next_token": {"token": "D", "prob": 0.98, "top_k": [{"token": "D", "prob": 0.98}, ...]}},
+        ...]}
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import torch
+
+
+@dataclass
+class CacheEntry:
+    slot: int  # physical slot in the layer's cache storage
+    pos: int  # the token position whose key/value it holds
+    token: str  # that token's label
+
+
+@dataclass
+class LayerTrace:
+    layer: int  # 1-based, as the seed counts
+    kind: str  # "sliding_attention" | "full_attention" | "mamba"
+    attended: list[list[int]]  # per query: the key positions it attends, ascending
+    cache_before: list[CacheEntry]  # entries held when the step reached this layer
+    cache_after: list[CacheEntry]  # entries held when it left
+    written: list[int]  # positions stored by this step
+    evicted: list[int]  # positions this step removed
+    attn_weights: list[list[list[float]]]  # [head][query][j]: weight on key attended[query][j]
+    policy: str = ""  # the cache policy of this layer
+    state: list[list[float]] | None = None  # an SSM layer's state after the step (channels x N)
+
+
+@dataclass
+class NextToken:
+    token: str  # the greedy choice
+    prob: float  # its softmax probability
+    top_k: list[dict]  # [{"token", "prob"}], most likely first
+
+
+@dataclass
+class StepTrace:
+    phase: str  # "prefill" (the prompt, or one chunk of it) | "decode"
+    tokens: list[str]  # the tokens fed in this step
+    positions: list[int]  # their positions
+    layers: list[LayerTrace] = field(default_factory=list)
+    next_token: NextToken | None = None
+
+
+@dataclass
+class Trace:
+    config: dict  # the model config, plus the run's policy and cache entry size
+    prompt: list[str]
+    generated: list[str]
+    steps: list[StepTrace]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_json(self, indent: int | None = None) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+
+
+class Tracer:
+    """Observer that turns engine callbacks into `StepTrace`s for batch row 0."""
+
+    def __init__(self, label: Callable[[int], str], top_k: int = 5):
+        self.label = label
+        self.top_k = top_k
+        self.steps: list[StepTrace] = []
+        self.token_at: dict[int, str] = {}  # position -> label, as tokens arrive
+
+    # -- callbacks --------------------------------------------------------------------------------
+
+    def begin_step(self, phase: str, tokens: torch.Tensor, positions: torch.Tensor) -> None:
+        pairs = [(int(p), self.label(int(t))) for t, p in zip(tokens[0], positions[0]) if p >= 0]
+        self.token_at.update(pairs)
+        self.steps.append(StepTrace(phase, [t for _, t in pairs], [p for p, _ in pairs]))
+
+    def attention(self, *, layer, kind, q_pos, k_pos, mask, weights, before, cache, evicted):
+        valid_q = (q_pos[0] >= 0).nonzero().flatten().tolist()
+        kp = k_pos[0].tolist()
+        attended, heads = [], [[] for _ in range(weights.shape[1])] if weights is not None else []
+        for qi in valid_q:
+            cols = [j for j in mask[0, qi].nonzero().flatten().tolist() if kp[j] >= 0]
+            cols.sort(key=lambda j: kp[j])
+            attended.append([kp[j] for j in cols])
+            for h, row in enumerate(heads):
+                row.append([round(float(weights[0, h, qi, j]), 4) for j in cols])
+        before_entries = self._entries(before[0]) if before is not None else []
+        after_entries = self._entries(cache.pos[0]) if cache is not None else []
+        had = {e.pos for e in before_entries}
+        self.steps[-1].layers.append(LayerTrace(
+            layer=layer + 1, kind=kind, attended=attended, cache_before=before_entries,
+            cache_after=after_entries,
+            written=sorted(e.pos for e in after_entries if e.pos not in had),
+            evicted=sorted(p for p in (evicted[0].tolist() if evicted is not None else []) if p >= 0),
+            attn_weights=heads, policy=cache.policy if cache is not None else "none"))
+
+    def ssm(self, *, layer, kind, state: torch.Tensor) -> None:
+        """An SSM layer's step: its fixed-size state (row 0), which changes but never grows."""
+        self.steps[-1].layers.append(LayerTrace(
+            layer=layer + 1, kind=kind, attended=[], cache_before=[], cache_after=[], written=[],
+            evicted=[], attn_weights=[], policy="state",
+            state=[[round(float(x), 4) for x in row] for row in state[0]]))
+
+    def end_step(self, logits: torch.Tensor) -> None:
+        probs = torch.softmax(logits[0].float(), -1)
+        top = torch.topk(probs, min(self.top_k, probs.numel()))
+        ranked = [{"token": self.label(int(i)), "prob": round(float(p), 4)}
+                  for p, i in zip(top.values, top.indices)]
+        self.steps[-1].next_token = NextToken(ranked[0]["token"], ranked[0]["prob"], ranked)
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    def _entries(self, pos_row: torch.Tensor) -> list[CacheEntry]:
+        return [CacheEntry(s, p, self.token_at.get(p, "?"))
+                for s, p in enumerate(pos_row.tolist()) if p >= 0]
+
+    def trace(self, config: dict, prompt: list[str], generated: list[str]) -> Trace:
+        return Trace(config, prompt, generated, self.steps)
+
+
+def load(data: dict) -> Trace:
+    """A `Trace` back from its JSON dict (the UI caches traces as plain data)."""
+    steps = []
+    for s in data["steps"]:
+        layers = [LayerTrace(**{**lt, "cache_before": [CacheEntry(**e) for e in lt["cache_before"]],
+                                "cache_after": [CacheEntry(**e) for e in lt["cache_after"]]})
+                  for lt in s["layers"]]
+        nt = NextToken(**s["next_token"]) if s.get("next_token") else None
+        steps.append(StepTrace(s["phase"], s["tokens"], s["positions"], layers, nt))
+    return Trace(data["config"], data["prompt"], data["generated"], steps)

@@ -31,13 +31,17 @@ class Eager:
 
     @staticmethod
     def attend(q, k, v, mask):
-        rep = q.shape[1] // k.shape[1]
-        k = k.repeat_interleave(rep, dim=1)  # (B, Hq, Tk, D)
-        v = v.repeat_interleave(rep, dim=1)
-        scores = (q @ k.transpose(-2, -1)) / math.sqrt(q.shape[-1])  # (B, Hq, Tq, Tk)
-        scores = scores.masked_fill(~mask[:, None], float("-inf"))
-        weights = torch.softmax(scores.float(), dim=-1).to(q.dtype)
-        return weights @ v, weights
+        B, H, Tq, D = q.shape
+        Hkv, Tk = k.shape[1], k.shape[2]
+        rep = H // Hkv
+        # Group the query heads that share a KV head instead of copying K and V `rep` times: each KV
+        # head is read once, which is what makes this path bandwidth-efficient in decode.
+        qg = q.reshape(B, Hkv, rep * Tq, D)
+        scores = (qg @ k.transpose(-2, -1)).view(B, Hkv, rep, Tq, Tk) / math.sqrt(D)
+        scores = scores.masked_fill(~mask[:, None, None], float("-inf"))
+        weights = torch.softmax(scores.float(), dim=-1).to(q.dtype)  # (B, Hkv, rep, Tq, Tk)
+        out = weights.view(B, Hkv, rep * Tq, Tk) @ v  # (B, Hkv, rep * Tq, D)
+        return out.view(B, H, Tq, D), weights.view(B, H, Tq, Tk)
 
 
 class Sdpa:

@@ -42,6 +42,16 @@ def build_parser() -> Parser:
     t.add_argument("--pattern", default="sliding", choices=list(PATTERNS))
     t.add_argument("--all", action="store_true", help="every shipped layer count and pattern")
 
+    g = sub.add_parser("generate", help="greedy generation from a transformers Mistral checkpoint")
+    g.add_argument("--checkpoint", required=True, help="directory with config.json + *.safetensors")
+    g.add_argument("--prompt-ids", required=True, help="comma-separated token ids, e.g. 1,2,3")
+    g.add_argument("--max-new-tokens", type=int, default=16)
+    g.add_argument("--prefill-chunk", type=int, default=None)
+    g.add_argument("--policy", default="ring", choices=("ring", "seed", "mask-only"))
+    g.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"))
+    g.add_argument("--device", default="cpu")
+    g.add_argument("--json", action="store_true", help="print {tokens, logits} as JSON")
+
     b = sub.add_parser("bench", help="time the walkthrough (CPU)")
     b.add_argument("--repeat", type=int, default=20)
     b.add_argument("--json", default=None, help="also write the figures to this JSON file")
@@ -82,6 +92,35 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_generate(args) -> int:
+    import json
+
+    from .generate import generate
+    from .interop import load_checkpoint
+
+    try:
+        ids = [int(x) for x in args.prompt_ids.split(",") if x.strip()]
+    except ValueError:
+        raise ConfigError(f"--prompt-ids takes comma-separated integers, got {args.prompt_ids!r}") from None
+    if not ids:
+        raise ConfigError("--prompt-ids is empty; give at least one token id")
+    if not 1 <= args.max_new_tokens <= 100_000:
+        raise ConfigError(f"--max-new-tokens must be between 1 and 100000, got {args.max_new_tokens}")
+    if args.prefill_chunk is not None and args.prefill_chunk < 1:
+        raise ConfigError(f"--prefill-chunk must be at least 1, got {args.prefill_chunk}")
+    model = load_checkpoint(args.checkpoint, args.dtype, args.device)
+    bad = [i for i in ids if not 0 <= i < model.cfg.vocab_size]
+    if bad:
+        raise ConfigError(f"token id {bad[0]} is outside the vocabulary (0..{model.cfg.vocab_size - 1})")
+    out = generate(model, [ids], args.max_new_tokens, policy=args.policy, chunk=args.prefill_chunk)
+    tokens = out.tokens[0].tolist()
+    if args.json:
+        print(json.dumps({"tokens": tokens, "logits": out.logits[0].float().tolist()}))
+    else:
+        print(" ".join(map(str, tokens)))
+    return 0
+
+
 def cmd_bench(args) -> int:
     from .bench import bench_walkthrough
 
@@ -89,4 +128,5 @@ def cmd_bench(args) -> int:
     return 0
 
 
-COMMANDS = {"walkthrough": cmd_walkthrough, "train": cmd_train, "bench": cmd_bench}
+COMMANDS = {"walkthrough": cmd_walkthrough, "train": cmd_train, "generate": cmd_generate,
+            "bench": cmd_bench}

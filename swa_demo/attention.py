@@ -87,7 +87,8 @@ def compile_flex() -> None:
     from torch.nn.attention.flex_attention import flex_attention
 
     if Flex.compiled is None:
-        Flex.compiled = torch.compile(flex_attention, dynamic=False)
+        torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, 64)
+        Flex.compiled = torch.compile(flex_attention)
 
 
 BACKENDS = {b.name: b for b in (Eager, Sdpa, Flex)}

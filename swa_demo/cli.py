@@ -52,9 +52,12 @@ def build_parser() -> Parser:
     g.add_argument("--device", default="cpu")
     g.add_argument("--json", action="store_true", help="print {tokens, logits} as JSON")
 
-    b = sub.add_parser("bench", help="time the walkthrough (CPU)")
-    b.add_argument("--repeat", type=int, default=20)
-    b.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    b = sub.add_parser("bench", help="benchmarks: the walkthrough (CPU) or the 7B engine (GPU)")
+    b.add_argument("what", nargs="?", default="walkthrough", choices=("walkthrough", "gpu"))
+    b.add_argument("--repeat", type=int, default=20, help="walkthrough: timed repeats")
+    b.add_argument("--plan", default="smoke", help="gpu: smoke or full")
+    b.add_argument("--layers", type=int, default=32, help="gpu: decoder layers of the 7B shape")
+    b.add_argument("--json", default=None, help="write the figures to this JSON file")
     return p
 
 
@@ -122,9 +125,22 @@ def cmd_generate(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from .bench import bench_walkthrough
+    if args.what == "walkthrough":
+        from .bench import bench_walkthrough
 
-    bench_walkthrough(repeat=args.repeat, json_path=args.json)
+        bench_walkthrough(repeat=args.repeat, json_path=args.json)
+        return 0
+    from pathlib import Path
+
+    from . import bench_gpu
+
+    if args.plan not in bench_gpu.PLANS:
+        raise ConfigError(f"unknown plan {args.plan!r}; use one of {', '.join(bench_gpu.PLANS)}")
+    try:
+        bench_gpu.run({**bench_gpu.PLANS[args.plan], "layers": args.layers},
+                      Path(args.json or f"assets/bench/gpu_{args.plan}.json"))
+    except bench_gpu.GpuError as err:
+        raise ConfigError(str(err)) from None
     return 0
 
 

@@ -52,7 +52,7 @@ def pad_prompts(prompts: list[list[int]], device) -> tuple[torch.Tensor, torch.T
 
 @torch.no_grad()
 def prefill(model: Decoder, tokens: torch.Tensor, positions: torch.Tensor, caches: list,
-            chunk: int | None = None, observer=None) -> torch.Tensor:
+            chunk: int | None = None, observer=None, backend: str | None = None) -> torch.Tensor:
     """Run the prompt through every layer, `chunk` tokens at a time; logits (B, V) of each row's last."""
     assert chunk is None or chunk >= 1, f"chunk must be >= 1, got {chunk}"
     B, T = tokens.shape
@@ -62,7 +62,8 @@ def prefill(model: Decoder, tokens: torch.Tensor, positions: torch.Tensor, cache
         tok, pos = tokens[:, start:start + step], positions[:, start:start + step]
         if observer:
             observer.begin_step("prefill", tok, pos)
-        logits = model(tok, pos, caches, observer=observer, last_only=True)[:, 0]  # (B, V)
+        logits = model(tok, pos, caches, observer=observer, last_only=True,
+                       backend=backend)[:, 0]  # (B, V)
         has_token = (pos >= 0).any(dim=1, keepdim=True)  # rows whose prompt reaches this chunk
         last = logits if last is None else torch.where(has_token, logits, last)
         if observer:
@@ -72,11 +73,11 @@ def prefill(model: Decoder, tokens: torch.Tensor, positions: torch.Tensor, cache
 
 @torch.no_grad()
 def decode_one_token(model: Decoder, token: torch.Tensor, pos: torch.Tensor, caches: list,
-                     observer=None) -> torch.Tensor:
+                     observer=None, backend: str | None = None) -> torch.Tensor:
     """One decode step: `token` (B, 1) at `pos` (B, 1) -> next-token logits (B, V)."""
     if observer:
         observer.begin_step("decode", token, pos)
-    logits = model(token, pos, caches, observer=observer)[:, -1]
+    logits = model(token, pos, caches, observer=observer, backend=backend)[:, -1]
     if observer:
         observer.end_step(logits)
     return logits
@@ -118,3 +119,41 @@ def reference_logits(model: Decoder, tokens: torch.Tensor) -> torch.Tensor:
     positions = torch.arange(T, device=tokens.device).expand(B, T)
     return model(tokens, positions, None)
 
+
+
+class GraphedDecode:
+    """`decode_one_token` captured once in a CUDA graph, replayed every step (GPU, static caches).
+
+    The caches must not reallocate (`ring`, or `full`/`mask-only` with a capacity): the graph writes
+    into their storage in place. Capture runs the real next step (same token, same position), so the
+    warm-up writes are the ones the first replay writes again. `compile` (a torch.compile mode, e.g.
+    "max-autotune-no-cudagraphs") first compiles the step, which fuses the small element-wise kernels
+    between the matmuls.
+    """
+
+    def __init__(self, model: Decoder, caches: list, token: torch.Tensor, pos: torch.Tensor,
+                 compile: str | None = None, backend: str = "eager"):
+        assert token.is_cuda, "CUDA graphs need the model and its caches on a CUDA device"
+        assert all(getattr(c, "static", True) or c.policy in ("ring", "sink") for c in caches), \
+            "preallocate the growing caches (capacity=...) before capturing a graph"
+        self.token, self.pos = token.clone(), pos.clone()
+
+        def step(tok, p):
+            return model(tok, p, caches, backend=backend)[:, -1]
+
+        fn = torch.compile(step, mode=compile, dynamic=False) if compile else step
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side), torch.no_grad():
+            for _ in range(3):  # warm-up: lazy init, autotuning, compilation
+                fn(self.token, self.pos)
+        torch.cuda.current_stream().wait_stream(side)
+        self.graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(self.graph), torch.no_grad():
+            self.logits = fn(self.token, self.pos)
+
+    def __call__(self, token: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+        self.token.copy_(token)
+        self.pos.copy_(pos)
+        self.graph.replay()
+        return self.logits

@@ -163,15 +163,16 @@ class Decoder(nn.Module):
             self.lm_head.weight = self.embed.weight
 
     def forward(self, tokens: torch.Tensor, positions: torch.Tensor, caches: list | None = None,
-                observer=None, last_only: bool = False) -> torch.Tensor:
+                observer=None, last_only: bool = False, backend: str | None = None) -> torch.Tensor:
         """Logits (B, T, V) for `tokens` (B, T) at `positions` (B, T); (B, 1, V) with `last_only`.
 
         `caches[l]` is layer l's cache (`cache.KVCache` or `mamba.SSMState`), updated in place;
         `None` recomputes from scratch with the dense mask (the reference every fast path must match).
+        `backend` overrides `self.backend` for this call (e.g. FlexAttention for a long prefill).
         With an observer, attention runs on the eager backend, the one that returns weights.
         """
         assert tokens.shape == positions.shape, f"tokens {tokens.shape} vs positions {positions.shape}"
-        backend = get_backend("eager" if observer else self.backend)
+        backend = get_backend("eager" if observer else backend or self.backend)
         x = self.embed(tokens)  # (B, T, C)
         cos, sin = rope_tables(positions, self.cfg.head_dim, self.cfg.rope_theta, x.dtype)
         ctx = StepContext(positions, cos, sin, backend, observer)
@@ -181,6 +182,19 @@ class Decoder(nn.Module):
             last = positions.argmax(dim=1)  # (B,)
             x = x[torch.arange(x.shape[0], device=x.device), last][:, None]
         return self.lm_head(self.norm(x))
+
+
+    def set_layer_types(self, kinds: list[str]) -> None:
+        """Run the same weights with another attention pattern (sliding <-> full), e.g. to compare them.
+
+        Only attention kinds can be swapped: an SSM layer has other weights.
+        """
+        assert len(kinds) == len(self.layers), f"{len(kinds)} kinds for {len(self.layers)} layers"
+        for block, kind in zip(self.layers, kinds):
+            assert {block.kind, kind} <= {SLIDING, FULL}, f"cannot turn {block.kind} into {kind}"
+            block.kind = block.mixer.kind = kind
+            block.mixer.window = self.cfg.sliding_window if kind == SLIDING else None
+        self.cfg.layer_types = list(kinds)
 
 
 def build(cfg: ModelConfig, backend: str = "eager", seed: int | None = 0) -> Decoder:

@@ -83,7 +83,7 @@ def flex_block_mask(q_pos: torch.Tensor, k_pos: torch.Tensor, window: int | None
         return allowed(q, k, window, sinks) | ((q < 0) & (k >= 0))
 
     return create_block_mask(mask_mod, B, None, Tq, Tk, device=q_pos.device,
-                             BLOCK_SIZE=block_size)
+                             BLOCK_SIZE=block_size, _compile=q_pos.is_cuda)
 
 
 def prompt_block_mask(n: int, window: int | None, device, sinks: int = 0, block_size: int = 128):
@@ -96,7 +96,8 @@ def prompt_block_mask(n: int, window: int | None, device, sinks: int = 0, block_
     def mask_mod(b, h, q_idx, kv_idx):
         return allowed(q_idx, kv_idx, window, sinks)
 
-    return create_block_mask(mask_mod, None, None, n, n, device=device, BLOCK_SIZE=block_size)
+    return create_block_mask(mask_mod, None, None, n, n, device=device, BLOCK_SIZE=block_size,
+                             _compile=torch.device(device).type == "cuda")
 
 
 def receptive_field(layer_windows: list[int | None], n: int) -> torch.Tensor:

@@ -1,0 +1,354 @@
+"""Full-scale GPU benchmark: the classroom engine on a Mistral-7B-shaped model (random bf16 weights).
+
+What it measures, for sliding vs full attention layers (the same weights, `Decoder.set_layer_types`):
+- decode time per token at batch 1 and a large batch, context 4k..128k (CUDA graph, optionally
+  compiled first), against the memory roofline: weights + the KV read per token, at the measured copy rate;
+- prefill time, tokens/s and attention TFLOP/s of useful work (pairs inside the window) for 8k..128k;
+- cache bytes and peak memory; and transformers' own Mistral on the same weights and inputs.
+Before timing anything it checks every fast path against the eager dense-mask reference on the GPU.
+Results go to JSON (+ the exact command, device, torch version and date); `bench_plots` draws them.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from .attention import compile_flex
+from .config import FULL, SLIDING, ModelConfig, mistral_7b
+from .generate import GraphedDecode, decode_one_token, make_caches, prefill, reference_logits
+from .model import build
+
+KB = 1024
+
+
+class GpuError(RuntimeError):
+    """No GPU, or a size that does not fit: the message says what to do instead."""
+
+
+def require_cuda() -> None:
+    if not torch.cuda.is_available():
+        raise GpuError("no CUDA GPU here; the classroom runs on the CPU, and the app's full-scale view "
+                       "shows the recorded H100 results (assets/bench/)")
+
+
+def cuda_ms(fn, iters: int = 20, warmup: int = 3) -> float:
+    """Median milliseconds of `fn()` over `iters` runs, timed with CUDA events."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(iters):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end))
+    return statistics.median(times)
+
+
+def ceilings() -> dict:
+    """The two measured ceilings: device copy bandwidth (read + write) and bf16 matmul rate."""
+    src = torch.randn(256 * KB * KB // 2, device="cuda", dtype=torch.bfloat16)  # 256 MiB
+    dst = torch.empty_like(src)
+    ms = cuda_ms(lambda: dst.copy_(src), iters=30)
+    a = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
+    b = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
+    mm = cuda_ms(lambda: a @ b, iters=20)
+    return {"copy_TBps": 2 * src.numel() * 2 / ms / 1e9, "bf16_mm_TFLOPs": 2 * 8192 ** 3 / mm / 1e9}
+
+
+# ---- correctness of the fast paths -------------------------------------------------------------
+
+@torch.no_grad()
+def check_fast_paths() -> list[dict]:
+    """Flex prefill (whole and chunked) and graphed decode vs the eager dense-mask reference (float32)."""
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    rows = []
+    cfg = ModelConfig(vocab_size=512, d_model=256, n_heads=8, n_kv_heads=2, n_layers=3,
+                      layer_types=[SLIDING, FULL, SLIDING], sliding_window=48, d_ff=512,
+                      ffn="swiglu", norm="rmsnorm", device="cuda")
+    model = build(cfg, seed=1)
+    g = torch.Generator(device="cuda").manual_seed(2)
+    for trial, (n, prompt_len, chunk) in enumerate([(300, 200, 64), (257, 129, None), (200, 47, 16)]):
+        seq = torch.randint(0, cfg.vocab_size, (2, n), device="cuda", generator=g)
+        ref = reference_logits(model, seq)  # eager, dense mask, no cache
+        for prefill_backend in ("flex", "sdpa"):
+            caches = make_caches(model, 2, "ring", capacity=n)
+            pos = torch.arange(prompt_len, device="cuda").expand(2, -1)
+            last = prefill(model, seq[:, :prompt_len], pos, caches, chunk, backend=prefill_backend)
+            errs = [(last - ref[:, prompt_len - 1]).abs().max().item()]
+            tok, p = seq[:, prompt_len:prompt_len + 1], torch.full((2, 1), prompt_len, device="cuda")
+            step = GraphedDecode(model, caches, tok, p)
+            for t in range(prompt_len, n - 1):
+                logits = step(seq[:, t:t + 1], torch.full((2, 1), t, device="cuda"))
+                errs.append((logits - ref[:, t]).abs().max().item())
+            rows.append({"check": f"{prefill_backend} prefill (chunk {chunk}) + graphed ring decode",
+                         "trial": trial, "tokens": n, "prompt": prompt_len, "max_abs_err": max(errs),
+                         "ok": max(errs) < 1e-4})
+    torch.backends.cuda.matmul.allow_tf32 = True
+    return rows
+
+
+# ---- decode and prefill timings --------------------------------------------------------------
+
+def roofline_ms(model, kind: str, batch: int, context: int, copy_tbps: float) -> float:
+    """Fewest bytes a decode step must read (weights once + each row's KV in reach) over the copy rate.
+
+    The copy rate counts read + write, so reading alone is timed at half the bytes: bytes / (rate / 2)
+    would overstate it; we follow the reference and divide the bytes read by the measured rate.
+    """
+    cfg = model.cfg
+    weights = sum(p.numel() * p.element_size() for p in model.parameters())
+    keys = min(context, cfg.sliding_window) if kind == SLIDING else context
+    kv = cfg.n_layers * 2 * keys * cfg.n_kv_heads * cfg.head_dim * 2 * batch
+    return (weights + kv) / (copy_tbps * 1e12) * 1e3
+
+
+@torch.no_grad()
+def bench_decode(model, kind: str, batch: int, context: int, steps: int, compile_mode: str | None,
+                 real_prefill: bool) -> dict:
+    """Decode time per token with `context` tokens before it.
+
+    `real_prefill`: prefill the whole context first. Otherwise only the last W tokens of it are
+    prefilled (at their true positions): a sliding layer never reads older ones, and a full layer's
+    decode reads its whole preallocated cache either way, so the step costs the same.
+    """
+    cfg = model.cfg
+    model.set_layer_types([kind] * cfg.n_layers)
+    caches = make_caches(model, batch, "ring", capacity=context + steps + 1)
+    first = 0 if real_prefill else max(0, context - cfg.sliding_window)
+    pos = torch.arange(first, context, device="cuda").expand(batch, -1)
+    tok = torch.randint(0, cfg.vocab_size, pos.shape, device="cuda")
+    torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    logits = prefill(model, tok, pos, caches, backend="flex")
+    torch.cuda.synchronize()
+    prefill_s = time.perf_counter() - t0
+    nxt = logits.argmax(-1, keepdim=True)
+    p = torch.full((batch, 1), context, device="cuda")
+    row = {"kind": kind, "batch": batch, "context": context,
+           "cache_bytes": sum(c.nbytes() for c in caches)}
+    eager_ms = cuda_ms(lambda: decode_one_token(model, nxt, p, caches, backend="eager"), iters=5)
+    t0 = time.perf_counter()
+    step = GraphedDecode(model, caches, nxt, p, compile=compile_mode)
+    row["capture_s"] = round(time.perf_counter() - t0, 1)
+    times = []
+    for i in range(steps):  # real steps at advancing positions, timed one by one
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        logits = step(nxt, p + i)
+        nxt = logits.argmax(-1, keepdim=True)
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end))
+    ms = statistics.median(times[2:])
+    row.update({"eager_ms": eager_ms, "ms_per_token": ms, "tok_s": batch * 1e3 / ms,
+                "compile": compile_mode, "prefilled_tokens": context - first,
+                "prefill_s": prefill_s, "peak_GB": torch.cuda.max_memory_allocated() / 1e9})
+    return row
+
+
+@torch.no_grad()
+def bench_prefill(model, kind: str, n: int, chunk: int | None) -> dict:
+    cfg = model.cfg
+    model.set_layer_types([kind] * cfg.n_layers)
+    tok = torch.randint(0, cfg.vocab_size, (1, n), device="cuda")
+    pos = torch.arange(n, device="cuda")[None]
+
+    def run():
+        caches = make_caches(model, 1, "ring", capacity=n)
+        prefill(model, tok, pos, caches, chunk, backend="flex")
+
+    run()  # compile the flex kernel and the block mask for this shape
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    base = torch.cuda.memory_allocated()
+    ms = cuda_ms(run, iters=3, warmup=0)
+    peak_extra = (torch.cuda.max_memory_allocated() - base) / 1e9
+    w = cfg.sliding_window if kind == SLIDING else n
+    pairs = sum(min(q + 1, w) for q in range(n))  # (query, key) pairs inside the mask
+    attn_flops = 4 * cfg.head_dim * cfg.n_heads * pairs * cfg.n_layers
+    linear_flops = 2 * n * sum(p.numel() for name, p in model.named_parameters()
+                               if p.dim() == 2 and "embed" not in name and "lm_head" not in name)
+    # attention alone, one layer, through the same backend: its useful TFLOP/s
+    q = torch.randn(1, cfg.n_heads, n, cfg.head_dim, device="cuda", dtype=torch.bfloat16)
+    k = torch.randn(1, cfg.n_kv_heads, n, cfg.head_dim, device="cuda", dtype=torch.bfloat16)
+    from .attention import Flex
+
+    mask = Flex.make_mask(pos, pos, w if kind == SLIDING else None)
+    attn_ms = cuda_ms(lambda: Flex.attend(q, k, k, mask), iters=5)
+    return {"kind": kind, "tokens": n, "chunk": chunk, "ms": ms, "tok_s": n / ms * 1e3,
+            "attn_layer_ms": attn_ms,
+            "attn_TFLOPs": attn_flops / cfg.n_layers / attn_ms / 1e9,
+            "model_TFLOPs": (attn_flops + linear_flops) / ms / 1e9, "peak_extra_GB": peak_extra}
+
+
+# ---- transformers on the same weights --------------------------------------------------------
+
+@torch.no_grad()
+def bench_transformers(hf, contexts: list[int], new: int = 32) -> list[dict]:
+    """transformers' default `generate` (greedy), time per token = (t(new+1) - t(1)) / new."""
+    rows = []
+    for n in contexts:
+        ids = torch.randint(0, hf.config.vocab_size, (1, n), device="cuda")
+        try:
+            def gen(k, ids=ids):
+                torch.cuda.synchronize()
+                t0 = time.perf_counter()
+                hf.generate(ids, max_new_tokens=k, min_new_tokens=k, do_sample=False)
+                torch.cuda.synchronize()
+                return time.perf_counter() - t0
+            gen(2)
+            one = statistics.median(gen(1) for _ in range(2))
+            many = statistics.median(gen(new + 1) for _ in range(2))
+            ms = (many - one) / new * 1e3
+            rows.append({"context": n, "ms_per_token": ms, "tok_s": 1e3 / ms, "prefill_s": one})
+        except torch.cuda.OutOfMemoryError as err:
+            rows.append({"context": n, "error": f"out of memory: {str(err).splitlines()[0][:120]}"})
+        torch.cuda.empty_cache()
+    return rows
+
+
+def hf_and_ours(layers: int):
+    """transformers' MistralForCausalLM with random bf16 weights, and our decoder sharing them."""
+    import transformers
+
+    from .interop import config_from_hf, state_from_hf
+
+    hc = transformers.MistralConfig(num_hidden_layers=layers, sliding_window=4096,
+                                    max_position_embeddings=1 << 18, torch_dtype="bfloat16")
+    with torch.device("cuda"):
+        hf = transformers.MistralForCausalLM(hc).to(torch.bfloat16).eval()
+    cfg = config_from_hf(hc.to_dict(), dtype="bfloat16", device="meta")
+    ours = build(cfg, seed=None)
+    ours.load_state_dict(state_from_hf(hf.state_dict()), assign=True)  # shares the tensors
+    ours.cfg.device = "cuda"
+    return hf, ours
+
+
+@torch.no_grad()
+def compare_logits(hf, ours, n: int = 2048) -> dict:
+    ids = torch.randint(0, hf.config.vocab_size, (1, n), device="cuda")
+    ref = hf(ids).logits[0, -8:].float()
+    caches = make_caches(ours, 1, "ring", capacity=n)
+    got = prefill(ours, ids[:, :-8], torch.arange(n - 8, device="cuda")[None], caches, backend="flex")
+    rows = [got[0]]
+    for t in range(n - 8, n - 1):
+        rows.append(decode_one_token(ours, ids[:, t:t + 1], torch.full((1, 1), t, device="cuda"),
+                                     caches)[0])
+    got = torch.stack(rows).float()
+    rel = ((got - ref).norm() / ref.norm()).item()
+    return {"tokens": n, "rel_err": rel, "argmax_agree": float((got.argmax(-1) == ref.argmax(-1))
+                                                               .float().mean())}
+
+
+def environment(command: str) -> dict:
+    import platform
+
+    info = {"device": torch.cuda.get_device_name(), "torch": torch.__version__,
+            "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "command": command, "host": platform.node()}
+    try:
+        import transformers
+
+        info["transformers"] = transformers.__version__
+    except ImportError:
+        pass
+    return info
+
+
+def run(plan: dict, out: Path) -> dict:
+    """Run the parts of the benchmark `plan` names; write `out` after each part (a crash keeps the rest)."""
+    require_cuda()
+    torch.manual_seed(0)
+    result = {**environment(" ".join(sys.argv)), "plan": plan}
+
+    def save():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=1))
+
+    result.update(ceilings())
+    print(f"ceilings: copy {result['copy_TBps']:.2f} TB/s, bf16 matmul {result['bf16_mm_TFLOPs']:.0f} "
+          "TFLOP/s", flush=True)
+    save()
+    compile_flex()
+    if plan.get("check"):
+        result["checks"] = check_fast_paths()
+        for r in result["checks"]:
+            print(f"check {r['check']:<48} trial {r['trial']} max|err| {r['max_abs_err']:.2e} "
+                  f"{'ok' if r['ok'] else 'FAIL'}", flush=True)
+        save()
+    layers = plan.get("layers", 32)
+    if plan.get("transformers"):
+        hf, model = hf_and_ours(layers)
+        result["interop_bf16"] = compare_logits(hf, model)
+        print(f"same weights, ours vs transformers (bf16): {result['interop_bf16']}", flush=True)
+        save()
+        result["transformers"] = bench_transformers(hf, plan["transformers"])
+        for r in result["transformers"]:
+            print(f"transformers generate  ctx {r['context']:>6}: {r.get('ms_per_token', 0):7.2f} ms/token "
+                  f"{r.get('error', '')}", flush=True)
+        save()
+        del hf
+        torch.cuda.empty_cache()
+    else:
+        model = build(mistral_7b(n_layers=layers), seed=0)
+    result["params"] = sum(p.numel() for p in model.parameters())
+    result["weights_GB"] = sum(p.numel() * p.element_size() for p in model.parameters()) / 1e9
+    result["decode"] = []
+    for kind, batch, context, compile_mode, real in plan.get("decode", []):
+        try:
+            r = bench_decode(model, kind, batch, context, plan.get("steps", 24), compile_mode, real)
+            r["roofline_ms"] = roofline_ms(model, kind, batch, context, result["copy_TBps"])
+            r["frac_of_roofline"] = r["roofline_ms"] / r["ms_per_token"]
+        except torch.cuda.OutOfMemoryError as err:
+            torch.cuda.empty_cache()
+            r = {"kind": kind, "batch": batch, "context": context, "compile": compile_mode,
+                 "error": f"out of memory: {str(err).splitlines()[0][:120]}"}
+        result["decode"].append(r)
+        print(f"decode {kind:<17} bs {batch:>3} ctx {context:>6} compile {compile_mode}: "
+              + (f"{r['ms_per_token']:7.2f} ms/token (eager {r['eager_ms']:.1f}), {r['tok_s']:8.1f} tok/s, "
+                 f"{r['frac_of_roofline']:.0%} of roofline, cache {r['cache_bytes'] / 1e9:.2f} GB, "
+                 f"capture {r['capture_s']} s" if "error" not in r else r["error"]), flush=True)
+        save()
+    result["prefill"] = []
+    for kind, n, chunk in plan.get("prefill", []):
+        try:
+            r = bench_prefill(model, kind, n, chunk)
+        except torch.cuda.OutOfMemoryError as err:
+            torch.cuda.empty_cache()
+            r = {"kind": kind, "tokens": n, "chunk": chunk, "error": f"out of memory: {err}"[:160]}
+        result["prefill"].append(r)
+        print(f"prefill {kind:<17} {n:>6} tokens chunk {chunk}: "
+              + (f"{r['ms']:8.1f} ms, {r['tok_s']:8.0f} tok/s, attention {r['attn_TFLOPs']:.0f} "
+                 f"TFLOP/s ({r['attn_layer_ms']:.2f} ms/layer), model {r['model_TFLOPs']:.0f} TFLOP/s, "
+                 f"peak +{r['peak_extra_GB']:.1f} GB" if "error" not in r else r["error"]), flush=True)
+        save()
+    return result
+
+
+AUTOTUNE = "max-autotune-no-cudagraphs"
+K = 1024
+PLANS = {
+    # a few minutes: are the fast paths right, and how far is batch-1 decode from the roofline?
+    "smoke": {"check": True, "decode": [(SLIDING, 1, 4 * K, None, True),
+                                        (SLIDING, 1, 4 * K, AUTOTUNE, False)],
+              "prefill": [(SLIDING, 8 * K, None)]},
+    # the issue's table: decode over 4k..128k at batch 1 and 64 (sliding) / 14 (full), prefill 8k..128k,
+    # and transformers on the same weights
+    "full": {"check": False, "transformers": [4 * K, 16 * K, 32 * K],
+             "decode": [(SLIDING, 1, n, AUTOTUNE, True) for n in (4 * K, 16 * K, 32 * K, 128 * K)]
+             + [(FULL, 1, n, AUTOTUNE, False) for n in (4 * K, 16 * K, 32 * K, 128 * K)]
+             + [(SLIDING, 64, 32 * K, AUTOTUNE, False), (FULL, 14, 32 * K, AUTOTUNE, False),
+                (FULL, 64, 32 * K, None, False)],
+             "prefill": [(k, n, None) for k in (SLIDING, FULL) for n in (8 * K, 32 * K, 128 * K)]
+             + [(SLIDING, 128 * K, 16 * K)]},
+}

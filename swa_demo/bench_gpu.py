@@ -81,12 +81,13 @@ def check_fast_paths() -> list[dict]:
     rows = []
     g = torch.Generator(device="cuda").manual_seed(2)
     for dtype, backend in (("float32", "sdpa"), ("bfloat16", "flex")):
-        cfg = ModelConfig(vocab_size=512, d_model=256, n_heads=8, n_kv_heads=2, n_layers=3,
+        cfg = ModelConfig(vocab_size=512, d_model=512, n_heads=8, n_kv_heads=2, n_layers=3,
                           layer_types=[SLIDING, FULL, SLIDING], sliding_window=48, d_ff=512,
                           ffn="swiglu", norm="rmsnorm", device="cuda", dtype=dtype)
         model = build(cfg, seed=1)
         reference = copy.deepcopy(model).float()
-        for trial, (n, prompt_len, chunk) in enumerate([(300, 200, 64), (257, 129, None), (200, 47, 16)]):
+        for trial, (n, prompt_len, chunk) in enumerate([(400, 256, 128), (300, 200, 64),
+                                                        (257, 129, None), (200, 47, 16)]):
             seq = torch.randint(0, cfg.vocab_size, (2, n), device="cuda", generator=g)
             ref = reference_logits(reference, seq)  # eager, dense mask, no cache, float32
             caches = make_caches(model, 2, "ring", capacity=n)
@@ -293,7 +294,15 @@ def run(plan: dict, out: Path) -> dict:
     save()
     compile_flex()
     if plan.get("check"):
-        result["checks"] = check_fast_paths()
+        try:
+            result["checks"] = check_fast_paths()
+        except Exception as err:
+            import traceback
+
+            traceback.print_exc()  # a broken fast path is a finding: record it, time the rest
+            result["checks"] = [{"check": "fast paths", "trial": 0, "max_abs_err": float("nan"),
+                                 "rel_err": float("nan"), "ok": False,
+                                 "error": f"{type(err).__name__}: {str(err).splitlines()[0][:200]}"}]
         for r in result["checks"]:
             print(f"check {r['check']:<58} trial {r['trial']} max|err| {r['max_abs_err']:.2e} "
                   f"rel {r['rel_err']:.1e} {'ok' if r['ok'] else 'FAIL'}", flush=True)
@@ -352,15 +361,19 @@ K = 1024
 PLANS = {
     # a few minutes: are the fast paths right, and how far is batch-1 decode from the roofline?
     "smoke": {"check": True, "decode": [(SLIDING, 1, 4 * K, None, True),
-                                        (SLIDING, 1, 4 * K, AUTOTUNE, False)],
+                                        (SLIDING, 1, 4 * K, "default", False)],
               "prefill": [(SLIDING, 8 * K, None)]},
-    # the issue's table: decode over 4k..128k at batch 1 and 64 (sliding) / 14 (full), prefill 8k..128k,
+    # decode over 4k..128k at batch 1 and 64 (sliding) / 14 (full) in CUDA graphs, prefill 8k..128k,
     # and transformers on the same weights
-    "full": {"check": False, "transformers": [4 * K, 16 * K, 32 * K],
-             "decode": [(SLIDING, 1, n, AUTOTUNE, True) for n in (4 * K, 16 * K, 32 * K, 128 * K)]
-             + [(FULL, 1, n, AUTOTUNE, False) for n in (4 * K, 16 * K, 32 * K, 128 * K)]
-             + [(SLIDING, 64, 32 * K, AUTOTUNE, False), (FULL, 14, 32 * K, AUTOTUNE, False),
-                (FULL, 64, 32 * K, None, False)],
-             "prefill": [(k, n, None) for k in (SLIDING, FULL) for n in (8 * K, 32 * K, 128 * K)]
-             + [(SLIDING, 128 * K, 16 * K)]},
+    "sweep": {"check": True,
+              "decode": [(SLIDING, 1, n, None, True) for n in (4 * K, 16 * K, 32 * K, 128 * K)]
+              + [(FULL, 1, n, None, False) for n in (4 * K, 16 * K, 32 * K, 128 * K)]
+              + [(SLIDING, 64, 32 * K, None, False), (FULL, 12, 32 * K, None, False),
+                 (FULL, 64, 32 * K, None, False)],
+              "prefill": [(k, n, None) for k in (SLIDING, FULL) for n in (8 * K, 32 * K, 128 * K)]
+              + [(SLIDING, 128 * K, 16 * K)]},
+    # the same steps compiled first (torch.compile fuses the element-wise work between the matmuls),
+    # and transformers' own Mistral on the same weights
+    "compiled": {"transformers": [4 * K, 16 * K, 32 * K], "decode": [(SLIDING, 1, 4 * K, "default", False), (SLIDING, 1, 128 * K, "default", False),
+                            (SLIDING, 64, 32 * K, "default", False), (FULL, 1, 32 * K, "default", False)]},
 }

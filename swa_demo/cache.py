@@ -64,19 +64,22 @@ class KVCache:
 
     # ---- what a write does -------------------------------------------------------------------
 
-    def update(self, k: torch.Tensor, v: torch.Tensor, pos: torch.Tensor) -> CacheView:
+    def update(self, k: torch.Tensor, v: torch.Tensor, pos: torch.Tensor,
+               decode: bool = False) -> CacheView:
         """Store the new keys/values (B, H, T, D) at positions `pos` (B, T); return what attention reads.
 
-        A single-token write (decode) stores first and reads the cache, which already holds the whole
-        window. A multi-token write (prefill, or a prefill chunk) reads the old entries plus all the new
-        ones, because a ring may overwrite keys that the chunk's earlier queries still need.
+        A decode write (one real token per row, never padding) stores first and reads the cache, which
+        already holds the whole window. A prefill write (the prompt, or a chunk of it, padded rows
+        allowed) reads the old entries plus all the new ones, because a ring may overwrite keys that the
+        chunk's earlier queries still need.
         """
+        assert not decode or k.shape[2] == 1, f"a decode step writes one token per row, not {k.shape[2]}"
         if self.policy in ("ring", "sink"):
-            view = self._update_rotating(k, v, pos)
+            view = self._update_rotating(k, v, pos, decode)
         elif self.policy == "seed":
-            view = self._update_seed(k, v, pos)
+            view = self._update_seed(k, v, pos, decode)
         else:
-            view = self._update_by_position(k, v, pos)
+            view = self._update_by_position(k, v, pos, decode)
         self.fresh = False
         return view
 
@@ -86,8 +89,8 @@ class KVCache:
         ring = self.window - s
         return torch.where(pos < s, pos, s + (pos - s) % ring)
 
-    def _update_rotating(self, k, v, pos) -> CacheView:
-        if k.shape[2] == 1:  # decode: write, then read exactly W slots (the GPU path; no host sync)
+    def _update_rotating(self, k, v, pos, decode: bool) -> CacheView:
+        if decode:  # write, then read exactly W slots (the GPU path; no host sync)
             evicted = self._write_one(self._slot(pos), k, v, pos)
             return CacheView(self.k, self.v, self.pos, evicted)
         if self.fresh:
@@ -108,9 +111,9 @@ class KVCache:
         self.pos[b, slot] = pos[b, t]
         return view._replace(evicted=evicted)
 
-    def _update_by_position(self, k, v, pos) -> CacheView:
+    def _update_by_position(self, k, v, pos, decode: bool) -> CacheView:
         none = torch.full((pos.shape[0], 0), NO_POSITION, dtype=torch.long, device=pos.device)
-        if k.shape[2] == 1 and self.static:
+        if decode and self.static:
             # decode into preallocated storage: static shapes, no host sync (CUDA-graph friendly)
             self._write_one(pos, k, v, pos)
             return CacheView(self.k, self.v, self.pos, none)
@@ -129,26 +132,25 @@ class KVCache:
     def _write_one(self, slot, k, v, pos) -> torch.Tensor:
         """Write one token per row (k, v: (B, H, 1, D)) at `slot` (B, 1); return what it overwrote.
 
-        A padding row (pos < 0) keeps its slot as it was.
+        Every row carries a real token in a decode step (`generate` never pads one), so this is a plain
+        scatter: the fewest kernels on the per-token path.
         """
-        slot = slot.clamp_min(0)
         old = self.pos.gather(1, slot)
         idx = slot[:, None, :, None].expand(-1, k.shape[1], 1, k.shape[3])
-        pad = (pos < 0)[:, None, :, None]
-        self.k.scatter_(2, idx, torch.where(pad, self.k.gather(2, idx), k))
-        self.v.scatter_(2, idx, torch.where(pad, self.v.gather(2, idx), v))
-        self.pos.scatter_(1, slot, torch.where(pos >= 0, pos, old))
-        return torch.where((pos >= 0) & (old >= 0), old, NO_POSITION)
+        self.k.scatter_(2, idx, k)
+        self.v.scatter_(2, idx, v)
+        self.pos.scatter_(1, slot, pos)
+        return old
 
-    def _update_seed(self, k, v, pos) -> CacheView:
+    def _update_seed(self, k, v, pos, decode: bool) -> CacheView:
         # The seed walkthrough, literally: append every new entry, read them all (the mask decides
         # what counts), and only in a decode step drop what no later query can read.
         self.k = torch.cat([self.k, k], 2)
         self.v = torch.cat([self.v, v], 2)
         self.pos = torch.cat([self.pos, pos], 1)
         view = CacheView(self.k, self.v, self.pos, None)
-        if k.shape[2] == 1:
-            q = pos[:, :1]  # (B, 1)
+        if decode:
+            q = pos  # (B, 1)
             cutoff = torch.tensor([first_needed(int(p), self.window) for p in q[:, 0]],
                                   device=pos.device)[:, None]
             drop = (self.pos >= 0) & (self.pos < cutoff) & (q >= 0)

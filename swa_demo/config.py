@@ -89,22 +89,36 @@ class ModelConfig:
 
 
 def pattern(name: str, n_layers: int) -> list[str]:
-    """Layer kinds for a named family, repeated over `n_layers`.
+    """Layer kinds for a named family: its period repeated over `n_layers`, global layer last.
+
+    The rule for a model shorter than one period: a family whose period has a full-attention layer
+    keeps at least one, and it is the last layer. Tiling alone would give a 3-layer Gemma 3 or Jamba
+    no global layer at all (5 sliding : 1 full, 7 mamba : 1 full), and a 1-layer Gemma 2 only a
+    sliding one; every tiny hybrid then has one global layer, last. Whole periods tile unchanged,
+    so the ratio holds at real depths (a 62-layer Gemma 3 has 10 global layers at 5, 11, ..., 59).
+    Families without a global layer (`sliding`, Mistral) never get one.
 
     >>> pattern("gemma2", 3)
     ['sliding_attention', 'full_attention', 'sliding_attention']
+    >>> pattern("jamba", 3)
+    ['mamba', 'mamba', 'full_attention']
     """
     period = PATTERNS.get(name)
     if period is None:
         raise ConfigError(f"unknown layer pattern {name!r}; use one of {', '.join(PATTERNS)}")
-    return [period[i % len(period)] for i in range(n_layers)]
+    kinds = [period[i % len(period)] for i in range(n_layers)]
+    if FULL in period and FULL not in kinds and kinds:
+        kinds[-1] = FULL
+    return kinds
 
 
 PATTERNS: dict[str, list[str]] = {
     "sliding": [SLIDING],  # Mistral
     "gemma2": [SLIDING, FULL],  # alternating local / global
     "gemma3": [SLIDING] * 5 + [FULL],  # 5 local : 1 global
-    "jamba": [MAMBA] * 7 + [FULL],  # about 1 attention layer in 8
+    # 7 mamba : 1 full. Jamba-v0.1 puts its attention layer at index 4 of each 8 (attn_layer_offset=4,
+    # attn_layer_period=8); last in the period is the same ratio and what `pattern` needs for tiny depths.
+    "jamba": [MAMBA] * 7 + [FULL],
     "full": [FULL],  # baseline
 }
 

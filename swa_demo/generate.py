@@ -77,7 +77,7 @@ def decode_one_token(model: Decoder, token: torch.Tensor, pos: torch.Tensor, cac
     """One decode step: `token` (B, 1) at `pos` (B, 1) -> next-token logits (B, V)."""
     if observer:
         observer.begin_step("decode", token, pos)
-    logits = model(token, pos, caches, observer=observer, backend=backend)[:, -1]
+    logits = model(token, pos, caches, observer=observer, backend=backend, decode=True)[:, -1]
     if observer:
         observer.end_step(logits)
     return logits
@@ -139,7 +139,7 @@ class GraphedDecode:
         self.token, self.pos = token.clone(), pos.clone()
 
         def step(tok, p):
-            return model(tok, p, caches, backend=backend)[:, -1]
+            return model(tok, p, caches, backend=backend, decode=True)[:, -1]
 
         fn = torch.compile(step, mode=compile, dynamic=False) if compile else step
         side = torch.cuda.Stream()

@@ -84,7 +84,7 @@ class Attention(nn.Module):
             view_k, view_v, k_pos, evicted = k, v, ctx.positions, None
             window, sinks, key = self.window, 0, ("nocache", self.window)
         else:
-            view_k, view_v, k_pos, evicted = cache.update(k, v, ctx.positions)
+            view_k, view_v, k_pos, evicted = cache.update(k, v, ctx.positions, ctx.decode)
             window, sinks = cache.window, cache.sinks
             key = (cache.policy, window, sinks)
         # Caches with the same policy see the same positions, so they share one mask per forward.
@@ -141,8 +141,9 @@ class Block(nn.Module):
 class StepContext:
     """What every layer of one forward shares: positions, RoPE tables, masks, backend, observer."""
 
-    def __init__(self, positions, cos, sin, backend, observer):
+    def __init__(self, positions, cos, sin, backend, observer, decode):
         self.positions = positions  # (B, T), -1 marks padding
+        self.decode = decode  # one real token per row: caches take their in-place decode path
         self.cos, self.sin = cos, sin
         self.backend = backend
         self.observer = observer
@@ -163,19 +164,20 @@ class Decoder(nn.Module):
             self.lm_head.weight = self.embed.weight
 
     def forward(self, tokens: torch.Tensor, positions: torch.Tensor, caches: list | None = None,
-                observer=None, last_only: bool = False, backend: str | None = None) -> torch.Tensor:
+                observer=None, last_only: bool = False, backend: str | None = None,
+                decode: bool = False) -> torch.Tensor:
         """Logits (B, T, V) for `tokens` (B, T) at `positions` (B, T); (B, 1, V) with `last_only`.
 
         `caches[l]` is layer l's cache (`cache.KVCache` or `mamba.SSMState`), updated in place;
         `None` recomputes from scratch with the dense mask (the reference every fast path must match).
-        `backend` overrides `self.backend` for this call (e.g. FlexAttention for a long prefill).
+        `decode` marks a decode step (T = 1, no padding). `backend` overrides `self.backend` for this call (e.g. FlexAttention for a long prefill).
         With an observer, attention runs on the eager backend, the one that returns weights.
         """
         assert tokens.shape == positions.shape, f"tokens {tokens.shape} vs positions {positions.shape}"
         backend = get_backend("eager" if observer else backend or self.backend)
         x = self.embed(tokens)  # (B, T, C)
         cos, sin = rope_tables(positions, self.cfg.head_dim, self.cfg.rope_theta, x.dtype)
-        ctx = StepContext(positions, cos, sin, backend, observer)
+        ctx = StepContext(positions, cos, sin, backend, observer, decode)
         for i, block in enumerate(self.layers):
             x = block(x, ctx, None if caches is None else caches[i], i)
         if last_only:  # the LM head on one position per row: a 128k prefill never builds (T, V)

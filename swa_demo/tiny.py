@@ -22,7 +22,7 @@ LETTERS = string.ascii_uppercase
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "tiny"
 TRAIN_SEED = 1234
 MAX_LAYERS = 6  # the shipped weights cover 1..6 layers of each pattern
-SHIPPED_PATTERNS = ("sliding",)
+SHIPPED_PATTERNS = tuple(PATTERNS)  # every family ships weights for 1..MAX_LAYERS layers
 
 
 class WeightsError(RuntimeError):

@@ -21,7 +21,8 @@ def incremental_logits(model, seqs: list[list[int]], prompt_lens: list[int], pol
     """Prefill each row's prompt, then feed the rest of its sequence one token per step.
 
     Returns, per row, the logits (n - prompt_len + 1, V) predicted at positions prompt_len-1 .. n-1.
-    Rows may differ in prompt length and in sequence length (the shorter ones feed padding).
+    Rows may differ in prompt length and in sequence length: a row whose sequence has ended keeps
+    decoding token 0 at its next positions (a decode step never pads), and those logits are dropped.
     """
     prompts = [s[:p] for s, p in zip(seqs, prompt_lens)]
     tokens, positions = pad_prompts(prompts, "cpu")
@@ -30,7 +31,7 @@ def incremental_logits(model, seqs: list[list[int]], prompt_lens: list[int], pol
     steps = max(len(s) - p for s, p in zip(seqs, prompt_lens))
     for i in range(steps):
         tok = torch.tensor([[s[p + i] if p + i < len(s) else 0] for s, p in zip(seqs, prompt_lens)])
-        pos = torch.tensor([[p + i if p + i < len(s) else -1] for s, p in zip(seqs, prompt_lens)])
+        pos = torch.tensor([[p + i] for p in prompt_lens])
         logits = decode_one_token(model, tok, pos, caches)
         for r, (s, p) in enumerate(zip(seqs, prompt_lens)):
             if p + i < len(s):

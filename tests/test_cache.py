@@ -8,10 +8,11 @@ from swa_demo.cache import KVCache
 A, B, C, D, E = range(5)
 
 
-def write(cache, positions):
+def write(cache, positions, decode=None):
     pos = torch.tensor([positions])
     t = len(positions)
-    return cache.update(torch.randn(1, 1, t, 4), torch.randn(1, 1, t, 4), pos)
+    decode = t == 1 if decode is None else decode
+    return cache.update(torch.randn(1, 1, t, 4), torch.randn(1, 1, t, 4), pos, decode)
 
 
 def test_ring_worked_example_from_the_docstring():
@@ -45,7 +46,7 @@ def test_ring_memory_is_constant():
     size = ring.nbytes()
     assert size == 2 * 2 * 3 * 8 * 4 * 2  # batch x heads x W x head_dim x 4 bytes x (K, V)
     for p in range(50):
-        ring.update(torch.randn(2, 2, 1, 8), torch.randn(2, 2, 1, 8), torch.tensor([[p], [p]]))
+        ring.update(torch.randn(2, 2, 1, 8), torch.randn(2, 2, 1, 8), torch.tensor([[p], [p]]), True)
     assert ring.nbytes() == size and ring.held() == 3
 
 

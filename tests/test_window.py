@@ -47,7 +47,7 @@ def test_cache_keeps_exactly_what_the_next_query_may_read(policy, window):
     n = 12
     for p in range(n):
         pos = torch.tensor([[p]])
-        cache.update(torch.randn(1, 1, 1, 2), torch.randn(1, 1, 1, 2), pos)
+        cache.update(torch.randn(1, 1, 1, 2), torch.randn(1, 1, 1, 2), pos, decode=True)
         held = set(cache.unrotate())
         # After writing p, a decode step at p keeps exactly the positions it may attend.
         assert held == {k for k in range(p + 1) if allowed(p, k, window)}

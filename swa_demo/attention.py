@@ -64,9 +64,13 @@ class Flex:
     returns_weights = False
     compiled = None  # set by `compile_flex()` on the GPU; eager FlexAttention runs anywhere
 
+    MIN_QUERIES = 128  # shorter chunks take SDPA: torch 2.11's compiled kernel rejects them with GQA
+
     @staticmethod
     def make_mask(q_pos, k_pos, window, sinks=0):
         B, Tq = q_pos.shape
+        if Tq < Flex.MIN_QUERIES:
+            return Sdpa.make_mask(q_pos, k_pos, window, sinks)
         shared = k_pos.shape == q_pos.shape and bool((q_pos == k_pos).all())
         if shared and bool((q_pos == torch.arange(Tq, device=q_pos.device)).all()):
             # A fresh prompt at 0..T-1, the same for every row: index arithmetic only.
@@ -77,6 +81,8 @@ class Flex:
     def attend(q, k, v, mask):
         from torch.nn.attention.flex_attention import flex_attention
 
+        if isinstance(mask, torch.Tensor):  # a short chunk: dense mask (see MIN_QUERIES)
+            return Sdpa.attend(q, k, v, mask)
         fn = Flex.compiled or flex_attention
         out = fn(q, k, v, block_mask=mask, enable_gqa=q.shape[1] != k.shape[1])
         return out, None
@@ -88,7 +94,7 @@ def compile_flex() -> None:
 
     if Flex.compiled is None:
         torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, 64)
-        Flex.compiled = torch.compile(flex_attention)
+        Flex.compiled = torch.compile(flex_attention, dynamic=False)  # one tuned kernel per shape
 
 
 BACKENDS = {b.name: b for b in (Eager, Sdpa, Flex)}

@@ -250,7 +250,7 @@ def hf_and_ours(layers: int):
 @torch.no_grad()
 def compare_logits(hf, ours, n: int = 2048) -> dict:
     ids = torch.randint(0, hf.config.vocab_size, (1, n), device="cuda")
-    ref = hf(ids).logits[0, -8:].float()
+    ref = hf(ids).logits[0, -9:-1].float()  # positions n-9 .. n-2, the ones predicted below
     caches = make_caches(ours, 1, "ring", capacity=n)
     got = prefill(ours, ids[:, :-8], torch.arange(n - 8, device="cuda")[None], caches, backend="flex")
     rows = [got[0]]
@@ -309,13 +309,13 @@ def run(plan: dict, out: Path) -> dict:
                   f"rel {r['rel_err']:.1e} {'ok' if r['ok'] else 'FAIL'}", flush=True)
         save()
     layers = plan.get("layers", 32)
-    if plan.get("transformers"):
+    if plan.get("transformers") is not None:
         hf, model = hf_and_ours(layers)
         result["interop_bf16"] = compare_logits(hf, model)
         print(f"same weights, ours vs transformers (bf16): {result['interop_bf16']}", flush=True)
         save()
-        result["transformers"] = bench_transformers(hf, plan["transformers"])
-        for r in result["transformers"]:
+        result["transformers"] = bench_transformers(hf, plan["transformers"]) or None
+        for r in result["transformers"] or []:
             print(f"transformers generate  ctx {r['context']:>6}: {r.get('ms_per_token', 0):7.2f} ms/token "
                   f"{r.get('error', '')}", flush=True)
         save()
@@ -373,6 +373,8 @@ PLANS = {
                  (FULL, 64, 32 * K, None, False)],
               "prefill": [(k, n, None) for k in (SLIDING, FULL) for n in (8 * K, 32 * K, 128 * K)]
               + [(SLIDING, 128 * K, 16 * K)]},
+    # only: our decoder and transformers' on the same weights, logits compared
+    "interop": {"transformers": [], "decode": []},
     # the same steps compiled first (torch.compile fuses the element-wise work between the matmuls),
     # the batches that did not fit before the prefill was chunked, and transformers on the same weights
     "compiled": {"check": True, "transformers": [4 * K, 16 * K, 32 * K],

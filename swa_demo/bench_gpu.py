@@ -240,6 +240,15 @@ def hf_and_ours(layers: int):
                                     max_position_embeddings=1 << 18, torch_dtype="bfloat16")
     with torch.device("cuda"):
         hf = transformers.MistralForCausalLM(hc).to(torch.bfloat16).eval()
+    # Set every weight ourselves (normal, std 0.02; norms 1): what a constructor leaves uninitialised
+    # must not decide the comparison.
+    gen = torch.Generator(device="cuda").manual_seed(0)
+    with torch.no_grad():
+        for p in hf.parameters():
+            if p.dim() == 2:
+                p.normal_(0.0, 0.02, generator=gen)
+            else:
+                p.fill_(1.0)
     cfg = config_from_hf(hc.to_dict(), dtype="bfloat16", device="meta")
     ours = build(cfg, seed=None)
     ours.load_state_dict(state_from_hf(hf.state_dict()), assign=True)  # shares the tensors

@@ -238,8 +238,16 @@ def hf_and_ours(layers: int):
 
     hc = transformers.MistralConfig(num_hidden_layers=layers, sliding_window=4096,
                                     max_position_embeddings=1 << 18, torch_dtype="bfloat16")
+    theta = 10000.0
     with torch.device("cuda"):
         hf = transformers.MistralForCausalLM(hc).to(torch.bfloat16).eval()
+    # `.to(bfloat16)` also casts RoPE's `inv_freq` buffer, which moves the angles by radians at a few
+    # thousand positions; recompute it in float32, as loading a bf16 checkpoint would keep it.
+    for module in hf.modules():
+        if hasattr(module, "inv_freq"):
+            d = module.inv_freq.numel() * 2
+            module.inv_freq = 1.0 / theta ** (torch.arange(0, d, 2, device=module.inv_freq.device,
+                                                                dtype=torch.float32) / d)
     # Set every weight ourselves (normal, std 0.02; norms 1): what a constructor leaves uninitialised
     # must not decide the comparison.
     gen = torch.Generator(device="cuda").manual_seed(0)
@@ -250,6 +258,7 @@ def hf_and_ours(layers: int):
             else:
                 p.fill_(1.0)
     cfg = config_from_hf(hc.to_dict(), dtype="bfloat16", device="meta")
+    assert cfg.rope_theta == theta
     ours = build(cfg, seed=None)
     ours.load_state_dict(state_from_hf(hf.state_dict()), assign=True)  # shares the tensors
     ours.cfg.device = "cuda"
@@ -382,6 +391,8 @@ PLANS = {
                  (FULL, 64, 32 * K, None, False)],
               "prefill": [(k, n, None) for k in (SLIDING, FULL) for n in (8 * K, 32 * K, 128 * K)]
               + [(SLIDING, 128 * K, 16 * K)]},
+    # batch-1 decode compiled with autotuned matmuls (minutes of compilation)
+    "autotune": {"decode": [(SLIDING, 1, 4 * K, AUTOTUNE, False), (SLIDING, 1, 32 * K, None, False)]},
     # only: our decoder and transformers' on the same weights, logits compared
     "interop": {"transformers": [], "decode": []},
     # the same steps compiled first (torch.compile fuses the element-wise work between the matmuls),

@@ -58,6 +58,16 @@ def build_parser() -> Parser:
     b.add_argument("--plan", default="smoke", help="gpu: smoke or full")
     b.add_argument("--layers", type=int, default=32, help="gpu: decoder layers of the 7B shape")
     b.add_argument("--json", default=None, help="write the figures to this JSON file")
+
+    c = sub.add_parser("costs", help="KV-cache/state bytes and FLOPs against context, at real model shapes")
+    c.add_argument("--preset", default=None, help="one shape (default: all), e.g. mistral-7b, jamba-v0.1")
+    c.add_argument("--context", default="4k,32k,128k,1M",
+                   help="token counts, k = 1024 (default 4k,32k,128k,1M)")
+    c.add_argument("--json", action="store_true", help="print the rows as JSON")
+    c.add_argument("--compare", action="store_true", help="also print seed 004's comparison table (at 128k)")
+    c.add_argument("--lang", default="zh", choices=("zh", "en"), help="language of the comparison table")
+    c.add_argument("--check", action="store_true", help="also run the engine on the CPU and print "
+                   "measured cache bytes and counted FLOPs next to the analytic ones")
     return p
 
 
@@ -144,5 +154,26 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_costs(args) -> int:
+    import json
+
+    from . import costs
+
+    contexts = costs.parse_contexts(args.context)
+    names = [costs.shape(args.preset).name] if args.preset else list(costs.SHAPES)
+    rows = costs.table(names, contexts)
+    compare = costs.comparison_markdown(args.lang) if args.compare else None
+    if args.json:
+        print(json.dumps({"rows": rows, "comparison": compare and costs.comparison_rows(args.lang)},
+                         ensure_ascii=False))
+    else:
+        print(costs.format_table(rows))
+        if compare:
+            print("\n" + compare)
+    if args.check:
+        print("\n" + costs.format_check(costs.engine_check()))
+    return 0
+
+
 COMMANDS = {"walkthrough": cmd_walkthrough, "train": cmd_train, "generate": cmd_generate,
-            "bench": cmd_bench}
+            "bench": cmd_bench, "costs": cmd_costs}

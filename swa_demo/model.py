@@ -170,7 +170,8 @@ class Decoder(nn.Module):
 
         `caches[l]` is layer l's cache (`cache.KVCache` or `mamba.SSMState`), updated in place;
         `None` recomputes from scratch with the dense mask (the reference every fast path must match).
-        `decode` marks a decode step (T = 1, no padding). `backend` overrides `self.backend` for this call (e.g. FlexAttention for a long prefill).
+        `decode` marks a decode step (T = 1, no padding). `backend` overrides `self.backend` for this
+        call (e.g. FlexAttention for a long prefill).
         With an observer, attention runs on the eager backend, the one that returns weights.
         """
         assert tokens.shape == positions.shape, f"tokens {tokens.shape} vs positions {positions.shape}"

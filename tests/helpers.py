@@ -17,7 +17,7 @@ def random_model(window: int, layers: int = 2, kinds: list[str] | None = None, h
 
 
 def incremental_logits(model, seqs: list[list[int]], prompt_lens: list[int], policy: str,
-                       chunk: int | None = None) -> list[torch.Tensor]:
+                       chunk: int | None = None, sinks: int = 0) -> list[torch.Tensor]:
     """Prefill each row's prompt, then feed the rest of its sequence one token per step.
 
     Returns, per row, the logits (n - prompt_len + 1, V) predicted at positions prompt_len-1 .. n-1.
@@ -26,7 +26,7 @@ def incremental_logits(model, seqs: list[list[int]], prompt_lens: list[int], pol
     """
     prompts = [s[:p] for s, p in zip(seqs, prompt_lens)]
     tokens, positions = pad_prompts(prompts, "cpu")
-    caches = make_caches(model, len(seqs), policy)
+    caches = make_caches(model, len(seqs), policy, sinks=sinks)
     out = [[row] for row in prefill(model, tokens, positions, caches, chunk)]
     steps = max(len(s) - p for s, p in zip(seqs, prompt_lens))
     for i in range(steps):

@@ -9,9 +9,9 @@ import random
 
 import pytest
 import torch
+from helpers import assert_parity, random_model
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from helpers import assert_parity, random_model
 
 from swa_demo.config import FULL, SLIDING
 

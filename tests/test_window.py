@@ -5,8 +5,14 @@ import pytest
 import torch
 
 from swa_demo.cache import KVCache
-from swa_demo.window import (allowed, causal_window_mask, dense_mask, first_needed, flex_block_mask,
-                             receptive_field)
+from swa_demo.window import (
+    allowed,
+    causal_window_mask,
+    dense_mask,
+    first_needed,
+    flex_block_mask,
+    receptive_field,
+)
 
 
 def test_the_window_counts_the_query_itself():

@@ -56,3 +56,41 @@ def bench_walkthrough(repeat: int = 20, json_path: str | None = None) -> dict:
         Path(json_path).parent.mkdir(parents=True, exist_ok=True)
         Path(json_path).write_text(json.dumps(result, indent=1))
     return result
+
+
+@torch.no_grad()
+def cpu_curves(contexts=(1024, 4096, 16384, 65536), steps: int = 10, progress=None) -> list[dict]:
+    """Decode time per token against context on the CPU, `medium` preset, sliding vs full layers.
+
+    The same weights run both ways (`Decoder.set_layer_types`). Each point prefills the last W tokens
+    of its context at their true positions (a sliding layer reads no older ones, and a full layer's
+    decode reads its whole preallocated cache either way, so the step costs what it would after a full
+    prefill), then times `steps` decode steps. `progress(fraction)` is called after each point.
+    """
+    from .config import FULL, SLIDING, medium
+    from .generate import decode_one_token, make_caches, prefill
+    from .model import build
+
+    cfg = medium()
+    model = build(cfg, backend="sdpa", seed=0)
+    rows, total = [], 2 * len(contexts)
+    warmup = [(SLIDING, contexts[0], False), (FULL, contexts[0], False)]  # first-call costs stay out
+    for kind, n, record in warmup + [(k, n, True) for k in (SLIDING, FULL) for n in contexts]:
+        model.set_layer_types([kind] * cfg.n_layers)
+        caches = make_caches(model, 1, "ring", capacity=n + steps)
+        first = max(0, n - cfg.sliding_window)
+        tok = torch.randint(0, cfg.vocab_size, (1, n - first))
+        nxt = prefill(model, tok, torch.arange(first, n)[None], caches).argmax(-1, keepdim=True)
+        times = []
+        for i in range(steps):
+            t0 = time.perf_counter()
+            logits = decode_one_token(model, nxt, torch.tensor([[n + i]]), caches)
+            times.append((time.perf_counter() - t0) * 1e3)
+            nxt = logits.argmax(-1, keepdim=True)
+        if record:
+            rows.append({"kind": kind, "context": n, "window": cfg.sliding_window,
+                         "ms_per_token": statistics.median(times),
+                         "cache_bytes": sum(c.nbytes() for c in caches)})
+            if progress:
+                progress(len(rows) / total)
+    return rows

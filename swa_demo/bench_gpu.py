@@ -220,8 +220,8 @@ def bench_transformers(hf, contexts: list[int], new: int = 32) -> list[dict]:
                 torch.cuda.synchronize()
                 return time.perf_counter() - t0
             gen(2)
-            one = statistics.median(gen(1) for _ in range(2))
-            many = statistics.median(gen(new + 1) for _ in range(2))
+            one = statistics.median(gen(1) for _ in range(3))
+            many = statistics.median(gen(new + 1) for _ in range(3))
             ms = (many - one) / new * 1e3
             rows.append({"context": n, "ms_per_token": ms, "tok_s": 1e3 / ms, "prefill_s": one})
         except torch.cuda.OutOfMemoryError as err:
@@ -291,7 +291,7 @@ def environment(command: str) -> dict:
     try:
         import transformers
 
-        info["transformers"] = transformers.__version__
+        info["transformers_version"] = transformers.__version__
     except ImportError:
         pass
     return info
@@ -393,6 +393,8 @@ PLANS = {
               + [(SLIDING, 128 * K, 16 * K)]},
     # batch-1 decode compiled with autotuned matmuls (minutes of compilation)
     "autotune": {"decode": [(SLIDING, 1, 4 * K, AUTOTUNE, False), (SLIDING, 1, 32 * K, None, False)]},
+    # transformers' generate on initialised weights, and the logits comparison
+    "transformers": {"transformers": [4 * K, 16 * K, 32 * K], "decode": []},
     # only: our decoder and transformers' on the same weights, logits compared
     "interop": {"transformers": [], "decode": []},
     # the same steps compiled first (torch.compile fuses the element-wise work between the matmuls),

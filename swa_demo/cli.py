@@ -53,7 +53,8 @@ def build_parser() -> Parser:
     g.add_argument("--json", action="store_true", help="print {tokens, logits} as JSON")
 
     b = sub.add_parser("bench", help="benchmarks: the walkthrough (CPU) or the 7B engine (GPU)")
-    b.add_argument("what", nargs="?", default="walkthrough", choices=("walkthrough", "gpu"))
+    b.add_argument("what", nargs="?", default="walkthrough", choices=("walkthrough", "gpu", "plots"),
+                   help="walkthrough: CPU timing; gpu: the 7B benchmark; plots: charts of recorded runs")
     b.add_argument("--repeat", type=int, default=20, help="walkthrough: timed repeats")
     b.add_argument("--plan", default="smoke", help="gpu: smoke or full")
     b.add_argument("--layers", type=int, default=32, help="gpu: decoder layers of the 7B shape")
@@ -139,6 +140,12 @@ def cmd_bench(args) -> int:
         from .bench import bench_walkthrough
 
         bench_walkthrough(repeat=args.repeat, json_path=args.json)
+        return 0
+    if args.what == "plots":
+        from .ui.gpu_figures import write_charts
+
+        for path in write_charts():
+            print(f"wrote {path}")
         return 0
     from pathlib import Path
 

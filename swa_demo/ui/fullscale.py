@@ -1,0 +1,196 @@
+"""The "Full scale (GPU)" tab: the classroom engine on a Mistral-7B shape.
+
+With a CUDA GPU it runs the benchmark for the chosen context and batch, with a progress bar; without
+one it shows the committed H100 results, labelled as recorded, with their device, date and command.
+Either way the `medium` preset measures the same curves live on this machine's CPU.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+import torch
+
+from . import gpu_figures as gf
+
+TEXT = {
+    "zh": {
+        "title": "全尺寸：同一套引擎跑 Mistral-7B 形状的模型",
+        "intro": "课堂用的 config、Cache、注意力和生成循环，换成 Mistral-7B 的形状（32 层、"
+                 "d_model 4096、32 个查询头、8 个 KV 头、W = 4096，随机 bf16 权重），在 GPU 上测量 SWA "
+                 "带来什么：Cache 大小恒定、每 token decode 时间不随上下文增长、prefill 成本 O(N·W)。",
+        "recorded": "这台机器没有 GPU：下面是**记录的**结果，不是现场测量。设备：{device}，"
+                    "torch {torch}，日期 {date}。",
+        "commands": "产生这些数字的命令",
+        "summary": "要点（记录的结果）",
+        "live_gpu": "在这块 GPU 上运行",
+        "kind": "层类型", "context": "上下文长度（token）", "batch": "批大小", "layers": "层数",
+        "run": "运行基准", "running": "正在测量…",
+        "oom": "显存不足：{msg}。请减小批大小、上下文长度或层数再试。",
+        "cpu_head": "本机实测：medium 预设（CPU）",
+        "cpu_intro": "同一引擎的小号配置（4 层、d_model 256、W = 256）。每个点 prefill 上下文的"
+                     "最后 W 个 token（滑动层不会读更早的），再计时 10 步 decode。",
+        "cpu_run": "在本机测量", "cpu_done": "测量完成：{secs:.1f} 秒",
+        "no_gpu_run": "没有检测到 CUDA GPU，无法现场运行全尺寸基准。",
+        "checks": "快速路径正确性检查（与 eager 稠密掩码参考比较）",
+        "bad": "请检查输入：{msg}",
+    },
+    "en": {
+        "title": "Full scale: the same engine on a Mistral-7B shape",
+        "intro": "The classroom's config, cache, attention and generation loop, at Mistral-7B's shape (32 "
+                 "layers, d_model 4096, 32 query heads, 8 KV heads, W = 4096, random bf16 weights), measure "
+                 "on a GPU what SWA buys: constant cache memory, flat per-token decode time, O(N·W) prefill.",
+        "recorded": "No GPU on this machine: below are **recorded** results, not a live measurement. "
+                    "Device: {device}, torch {torch}, date {date}.",
+        "commands": "The commands that produced these figures",
+        "summary": "Key figures (recorded)",
+        "live_gpu": "Run on this GPU",
+        "kind": "layer kind", "context": "context length (tokens)", "batch": "batch size", "layers": "layers",
+        "run": "Run the benchmark", "running": "Measuring…",
+        "oom": "Out of GPU memory: {msg}. Lower the batch, the context or the layer count and try again.",
+        "cpu_head": "Measured live here: the medium preset (CPU)",
+        "cpu_intro": "A small configuration of the same engine (4 layers, d_model 256, W = 256). Each point "
+                     "prefills the last W tokens of its context (a sliding layer reads no older ones), then "
+                     "times 10 decode steps.",
+        "cpu_run": "Measure on this machine", "cpu_done": "Measured in {secs:.1f} s",
+        "no_gpu_run": "No CUDA GPU detected: the full-scale benchmark cannot run live here.",
+        "checks": "Fast-path checks (against the eager dense-mask reference)",
+        "bad": "Check the input: {msg}",
+    },
+}
+
+
+def _t(lang: str, key: str, **fields) -> str:
+    return TEXT[lang][key].format(**fields) if fields else TEXT[lang][key]
+
+
+@st.cache_data(show_spinner=False)
+def _recorded() -> dict:
+    return gf.load_recorded()
+
+
+def _summary_rows(data: dict, lang: str) -> list[dict]:
+    """The issue's targets next to what the recorded runs measured."""
+    dec = [r for r in data["decode"] if r["batch"] == 1 and r["kind"] == gf.SLIDING]
+    best = min(dec, key=lambda r: r["ms_per_token"]) if dec else None
+    graph = {r["context"]: r["ms_per_token"] for r in dec if not r.get("compile")}
+    tf = {r["context"]: r["ms_per_token"] for r in data["transformers"]}
+    pre = {(r["kind"], r["tokens"]): r for r in data["prefill"] if not r.get("chunk")}
+    rows = []
+    zh = lang == "zh"
+    if best:
+        rows.append({"what": "batch-1 decode, best" if not zh else "batch 1 decode，最快",
+                     "measured": f"{best['ms_per_token']:.2f} ms/token = {best['frac_of_roofline']:.0%} "
+                                 f"of roofline ({best['roofline_ms']:.2f} ms)",
+                     "target": "≥ 80% of roofline"})
+    if graph:
+        lo, hi = min(graph), max(graph)
+        rows.append({"what": ("decode flat in context" if not zh else "decode 不随上下文增长")
+                     + f" ({lo // 1024}k → {hi // 1024}k)",
+                     "measured": f"{graph[lo]:.2f} → {graph[hi]:.2f} ms ({graph[hi] / graph[lo] - 1:+.1%})",
+                     "target": "within 5%"})
+    for ctx in sorted(tf):
+        if ctx in graph:
+            rows.append({"what": f"vs transformers generate @ {ctx // 1024}k",
+                         "measured": f"{tf[ctx]:.1f} / {graph[ctx]:.2f} ms = {tf[ctx] / graph[ctx]:.1f}×",
+                         "target": "about 4×"})
+    s8, s128 = pre.get((gf.SLIDING, 8192)), pre.get((gf.SLIDING, 131072))
+    f8, f128 = pre.get((gf.FULL, 8192)), pre.get((gf.FULL, 131072))
+    if s8 and s128:
+        rows.append({"what": "prefill tokens/s, 128k vs 8k (sliding)",
+                     "measured": f"{s128['tok_s']:.0f} vs {s8['tok_s']:.0f} "
+                                 f"({s128['tok_s'] / s8['tok_s'] - 1:+.1%})",
+                     "target": "within 10%"})
+        rows.append({"what": "prefill attention, useful TFLOP/s (sliding, 8k / 128k)",
+                     "measured": f"{s8['attn_TFLOPs']:.0f} / {s128['attn_TFLOPs']:.0f}", "target": "≥ 400"})
+    if f8 and f128:
+        rows.append({"what": "prefill tokens/s, 128k vs 8k (full)",
+                     "measured": f"{f128['tok_s']:.0f} vs {f8['tok_s']:.0f} "
+                                 f"({f128['tok_s'] / f8['tok_s']:.0%})",
+                     "target": "falls to about a third"})
+    return rows
+
+
+def fullscale_view(lang: str) -> None:
+    st.header(_t(lang, "title"))
+    st.caption(_t(lang, "intro"))
+    if torch.cuda.is_available():
+        _live_gpu(lang)
+    else:
+        _recorded_view(lang)
+    st.divider()
+    _cpu_view(lang)
+
+
+def _recorded_view(lang: str) -> None:
+    data = _recorded()
+    if not data["runs"]:
+        st.warning("assets/bench/ holds no recorded GPU results.")
+        return
+    run = data["runs"][0]
+    st.info(_t(lang, "recorded", device=run["device"], torch=run["torch"], date=run["date"]))
+    st.subheader(_t(lang, "summary"))
+    st.table(_summary_rows(data, lang))
+    left, right = st.columns(2)
+    left.plotly_chart(gf.decode_figure(data["decode"], data["transformers"], lang),
+                      use_container_width=True)
+    right.plotly_chart(gf.prefill_figure(data["prefill"], lang), use_container_width=True)
+    left, right = st.columns(2)
+    left.plotly_chart(gf.cache_figure(data["decode"], lang), use_container_width=True)
+    right.plotly_chart(gf.batch_figure(data["decode"], lang), use_container_width=True)
+    with st.expander(_t(lang, "checks")):
+        st.table([{k: r[k] for k in ("check", "max_abs_err", "rel_err", "ok")} for r in data["checks"]])
+    with st.expander(_t(lang, "commands")):
+        for r in data["runs"]:
+            st.code(f"# {r['file']}: {r['device']}, torch {r['torch']}, {r['date']}\n{r['command']}",
+                    language="bash")
+
+
+def _live_gpu(lang: str) -> None:
+    from .. import bench_gpu
+    from ..config import FULL, SLIDING
+
+    st.subheader(_t(lang, "live_gpu"))
+    c1, c2, c3, c4 = st.columns(4)
+    kind = c1.selectbox(_t(lang, "kind"), (SLIDING, FULL))
+    context = c2.select_slider(_t(lang, "context"), [4096, 16384, 32768, 65536, 131072], value=32768)
+    batch = c3.number_input(_t(lang, "batch"), 1, 256, 1)
+    layers = c4.number_input(_t(lang, "layers"), 1, 32, 32)
+    if not st.button(_t(lang, "run")):
+        return
+    bar = st.progress(0.0, text=_t(lang, "running"))
+    try:
+        model = _gpu_model(int(layers))
+        bar.progress(0.3, text=_t(lang, "running"))
+        row = bench_gpu.bench_decode(model, kind, int(batch), int(context), 16, None, real_prefill=False)
+        ceil = bench_gpu.ceilings()
+        row["roofline_ms"] = bench_gpu.roofline_ms(model, kind, int(batch), int(context), ceil["copy_TBps"])
+        bar.progress(1.0)
+        st.json(row)
+    except torch.cuda.OutOfMemoryError as err:
+        torch.cuda.empty_cache()
+        st.error(_t(lang, "oom", msg=str(err).splitlines()[0][:160]))
+
+
+@st.cache_resource(show_spinner=False)
+def _gpu_model(layers: int):
+    from ..config import mistral_7b
+    from ..model import build
+
+    return build(mistral_7b(n_layers=layers), seed=0)
+
+
+def _cpu_view(lang: str) -> None:
+    import time
+
+    from ..bench import cpu_curves
+
+    st.subheader(_t(lang, "cpu_head"))
+    st.caption(_t(lang, "cpu_intro"))
+    if st.button(_t(lang, "cpu_run")):
+        bar = st.progress(0.0)
+        t0 = time.perf_counter()
+        st.session_state["cpu_curves"] = cpu_curves(progress=bar.progress)
+        st.success(_t(lang, "cpu_done", secs=time.perf_counter() - t0))
+    rows = st.session_state.get("cpu_curves")
+    if rows:
+        st.plotly_chart(gf.cpu_figure(rows, lang), use_container_width=True)

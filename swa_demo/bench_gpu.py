@@ -135,6 +135,8 @@ def bench_decode(model, kind: str, batch: int, context: int, steps: int, compile
     """
     cfg = model.cfg
     model.set_layer_types([kind] * cfg.n_layers)
+    torch.cuda.empty_cache()
+    torch.cuda.reset_peak_memory_stats()
     caches = make_caches(model, batch, "ring", capacity=context + steps + 1)
     first = 0 if real_prefill else max(0, context - cfg.sliding_window)
     pos = torch.arange(first, context, device="cuda").expand(batch, -1)
@@ -393,6 +395,9 @@ PLANS = {
               + [(SLIDING, 128 * K, 16 * K)]},
     # batch-1 decode compiled with autotuned matmuls (minutes of compilation)
     "autotune": {"decode": [(SLIDING, 1, 4 * K, AUTOTUNE, False), (SLIDING, 1, 32 * K, None, False)]},
+    # full-attention decode with the key dimension aligned (capacity rounded up to 64)
+    "aligned": {"decode": [(SLIDING, 1, 4 * K, None, False)]
+                + [(FULL, 1, n, None, False) for n in (4 * K, 16 * K, 32 * K, 128 * K)]},
     # transformers' generate on initialised weights, and the logits comparison
     "transformers": {"transformers": [4 * K, 16 * K, 32 * K], "decode": []},
     # only: our decoder and transformers' on the same weights, logits compared

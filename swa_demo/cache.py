@@ -54,8 +54,8 @@ class KVCache:
         self.sinks = sinks if policy == "sink" else 0
         if policy in ("ring", "sink"):
             n = window
-        else:
-            n = capacity or 0
+        else:  # a multiple of 64 keeps the key dimension of the decode matmuls aligned
+            n = -(-capacity // 64) * 64 if capacity else 0
         self.k = torch.zeros(batch, n_kv_heads, n, head_dim, dtype=dtype, device=device)
         self.v = torch.zeros_like(self.k)
         self.pos = torch.full((batch, n), NO_POSITION, dtype=torch.long, device=device)

@@ -398,6 +398,7 @@ PLANS = {
     # full-attention decode with the key dimension aligned (capacity rounded up to 64)
     "aligned": {"decode": [(SLIDING, 1, 4 * K, None, False)]
                 + [(FULL, 1, n, None, False) for n in (4 * K, 16 * K, 32 * K, 128 * K)]},
+    "aligned-batch": {"decode": [(FULL, 14, 32 * K, None, False), (SLIDING, 64, 32 * K, None, False)]},
     # transformers' generate on initialised weights, and the logits comparison
     "transformers": {"transformers": [4 * K, 16 * K, 32 * K], "decode": []},
     # only: our decoder and transformers' on the same weights, logits compared

@@ -50,7 +50,7 @@ def load_recorded(directory: Path = BENCH_DIR, prefix: str = "h100_") -> dict:
         for key in ("decode", "prefill", "transformers", "checks"):
             rows = data.get(key)
             if isinstance(rows, list):  # early runs stored transformers' version under "transformers"
-                merged[key] += [r for r in rows if "error" not in r]
+                merged[key] += [r for r in rows if "error" not in r and "superseded_by" not in r]
         if "interop_bf16" in data:
             merged["interop_bf16"] = data["interop_bf16"]
     return merged

@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+import torch
+
 from .config import PATTERNS, POLICIES, ConfigError
 from .tiny import WeightsError
 
@@ -79,6 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, ConfigError, WeightsError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except (MemoryError, torch.OutOfMemoryError) as err:
+        first = str(err).splitlines()[0][:160] if str(err) else "out of memory"
+        print(f"error: {first}; try a shorter prompt, --prefill-chunk, fewer new tokens or a smaller "
+              "batch", file=sys.stderr)
+        return 2
 
 
 def cmd_walkthrough(args) -> int:
@@ -122,6 +129,8 @@ def cmd_generate(args) -> int:
         raise ConfigError(f"--max-new-tokens must be between 1 and 100000, got {args.max_new_tokens}")
     if args.prefill_chunk is not None and args.prefill_chunk < 1:
         raise ConfigError(f"--prefill-chunk must be at least 1, got {args.prefill_chunk}")
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError("--device cuda, but this machine has no CUDA GPU; use --device cpu")
     model = load_checkpoint(args.checkpoint, args.dtype, args.device)
     bad = [i for i in ids if not 0 <= i < model.cfg.vocab_size]
     if bad:

@@ -84,3 +84,11 @@ def test_generate_bad_input_is_one_line(checkpoint, capsys, args, fragment):
 def test_generate_refuses_a_directory_without_weights(tmp_path, capsys):
     assert main(["generate", "--checkpoint", str(tmp_path), "--prompt-ids", "1"]) == 2
     assert "config.json" in capsys.readouterr().err
+
+
+def test_generate_on_a_missing_gpu_says_so(checkpoint, capsys):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    path, _ = checkpoint
+    assert main(["generate", "--checkpoint", str(path), "--prompt-ids", "1", "--device", "cuda"]) == 2
+    assert "no CUDA GPU" in capsys.readouterr().err

@@ -5,9 +5,9 @@ cd "$(dirname "$0")/.."
 python3 -m pip install -q -r requirements-dev.txt
 # The end-to-end test drives Debian's Chromium (Playwright cannot download a browser here), with a
 # CJK font so the Chinese page renders as text, not boxes.
-if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "noto sans cjk\|wenquanyi"; then
+if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "noto sans cjk"; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
 fi
 python3 -m pytest "$@"

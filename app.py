@@ -1,0 +1,27 @@
+"""Streamlit entry: `streamlit run app.py`. Page layout only; the views live in swa_demo/ui/."""
+
+import streamlit as st
+
+from swa_demo.ui.classroom import classroom_view, setup
+from swa_demo.ui.i18n import tr
+from swa_demo.ui.optional import optional_view
+
+st.set_page_config(page_title="SWA · KV Cache", page_icon="🪟", layout="wide")
+lang = setup()
+
+# on_change="rerun": only the open tab runs, so a step change never recomputes the other views.
+classroom, receptive, costs, fullscale = st.tabs(
+    [tr(lang, "tab_classroom"), tr(lang, "tab_receptive"), tr(lang, "tab_costs"), tr(lang, "tab_fullscale")],
+    key="tab", on_change="rerun")
+with classroom:
+    if classroom.open is not False:
+        classroom_view(lang)
+with receptive:
+    if receptive.open:
+        optional_view("beyond", "receptive_view", lang)
+with costs:
+    if costs.open:
+        optional_view("beyond", "costs_view", lang)
+with fullscale:
+    if fullscale.open:
+        optional_view("fullscale", "fullscale_view", lang)

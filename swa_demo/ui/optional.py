@@ -1,0 +1,31 @@
+"""Views other engineers own, shown as extra tabs when this build has them.
+
+They are imported only when their tab is drawn, so a build without them (or with one that fails to
+import) still serves the classroom.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+import streamlit as st
+
+from .i18n import tr
+
+log = logging.getLogger(__name__)
+
+
+def optional_view(module: str, function: str, lang: str) -> None:
+    """Call `swa_demo.ui.<module>.<function>(lang)`, or say the view is not in this build."""
+    name = f"swa_demo.ui.{module}"
+    try:
+        view = getattr(importlib.import_module(name), function)
+    except (ImportError, AttributeError) as err:
+        st.info(tr(lang, "not_in_build", module=f"{name}.{function}: {err}"))
+        return
+    try:
+        view(lang)
+    except Exception as err:  # the page never shows a traceback
+        log.exception("%s.%s failed", name, function)
+        st.error(tr(lang, "err_internal", kind=type(err).__name__, msg=str(err)[:300]))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .config import POLICIES, ConfigError
+from .config import PATTERNS, POLICIES, ConfigError
 from .generate import generate
 from .model import Decoder
 from .tiny import MAX_LAYERS, label, load, parse_prompt
@@ -45,6 +45,8 @@ def check(s: Settings) -> list[int]:
         raise ConfigError(f"the window W must be between 1 and {MAX_WINDOW}, got {s.window}")
     if not 1 <= s.layers <= MAX_LAYERS:
         raise ConfigError(f"layers must be between 1 and {MAX_LAYERS}, got {s.layers}")
+    if s.pattern not in PATTERNS:
+        raise ConfigError(f"unknown layer pattern {s.pattern!r}; use one of {', '.join(PATTERNS)}")
     if s.policy not in POLICIES:
         raise ConfigError(f"unknown cache policy {s.policy!r}; use one of {', '.join(POLICIES)}")
     if s.policy == "sink" and not 0 < s.sinks < s.window:

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import plotly.graph_objects as go
 import streamlit as st
 
-from ..config import POLICIES
+from ..config import PATTERNS, POLICIES
 from ..narrate import SEED_NOTES, T, layer_lines, lm_head_line, step_title
 from ..tiny import WeightsError
 from ..trace import Trace
@@ -43,6 +43,8 @@ def setup() -> str:
         st.number_input(tr(lang, "new"), key="new", step=1)
         st.number_input(tr(lang, "window"), key="window", step=1)
         st.number_input(tr(lang, "layers"), key="layers", step=1)
+        st.selectbox(tr(lang, "pattern"), list(PATTERNS), key="pattern",
+                     format_func=lambda p: tr(lang, f"pattern_{p}"), help=tr(lang, "pattern_help"))
         st.selectbox(tr(lang, "policy"), POLICIES, key="policy")
         st.caption(tr(lang, f"policy_{ss['policy']}"))
         if ss["policy"] == "sink":
@@ -221,8 +223,12 @@ def _step_panels(trace: Trace, ref: derive.StepRef, lang: str) -> Figures:
     with right:
         st.subheader(tr(lang, "cache", l=lt.layer))
         _cache_cells(trace, ref, lang)
-        figs["mask"] = (f"{tr(lang, 'mask')} · {label}", figures.mask_figure(trace, ref, lang))
-        _chart("mask", figs["mask"][1], ref, heading=figs["mask"][0], caption=tr(lang, "mask_help"))
+        if lt.kind == "mamba":
+            figs["state"] = (f"{tr(lang, 'state')} · {label}", figures.state_figure(trace, ref, lang))
+            _chart("state", figs["state"][1], ref, heading=figs["state"][0], caption=tr(lang, "state_help"))
+        else:
+            figs["mask"] = (f"{tr(lang, 'mask')} · {label}", figures.mask_figure(trace, ref, lang))
+            _chart("mask", figs["mask"][1], ref, heading=figs["mask"][0], caption=tr(lang, "mask_help"))
         if lt.attn_weights:
             figs["weights"] = (f"{tr(lang, 'weights')} · {label}", figures.weights_figure(trace, ref, lang))
             _chart("weights", figs["weights"][1], ref, heading=figs["weights"][0],
@@ -234,7 +240,7 @@ def _cache_cells(trace: Trace, ref: derive.StepRef, lang: str) -> None:
     step = trace.steps[ref.pass_index]
     lt = step.layers[ref.layer_index]
     if lt.kind == "mamba":
-        st.info(tr(lang, "ssm_note"))
+        st.info(tr(lang, "ssm_note", n=sum(len(r) for r in lt.state or [])))
         return
     cells = derive.cache_cells(step, lt)
     parts = [html.legend(lang)]

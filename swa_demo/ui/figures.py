@@ -87,6 +87,18 @@ def _tokens(trace: Trace) -> list[str]:
 # ---- one step ---------------------------------------------------------------------------------
 
 
+def state_figure(trace: Trace, ref: StepRef, lang: str) -> go.Figure:
+    """An SSM layer's state after this step (channels x N): it changes every step, never grows."""
+    lt = trace.steps[ref.pass_index].layers[ref.layer_index]
+    state = lt.state or [[0.0]]
+    bound = max(1e-6, max(abs(x) for row in state for x in row))
+    fig = go.Figure(go.Heatmap(z=[list(col) for col in zip(*state)], colorscale="RdBu", zmid=0,
+                               zmin=-bound, zmax=bound, colorbar=dict(thickness=10)))
+    fig.update_layout(height=230, margin=dict(l=40, r=10, t=10, b=40), template="plotly_white",
+                      xaxis_title=tr(lang, "channel"), yaxis_title="N")
+    return fig
+
+
 def mask_figure(trace: Trace, ref: StepRef, lang: str) -> go.Figure:
     """The attention mask of this step: the prefill band over query x key positions, or the decode row.
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections.abc import Mapping, MutableMapping
 from dataclasses import replace
 
-from ..config import POLICIES, ConfigError
+from ..config import PATTERNS, POLICIES, ConfigError
 from ..tiny import MAX_LAYERS
 from ..walkthrough import MAX_NEW, MAX_PROMPT, MAX_WINDOW, Settings, check
 from .i18n import LANGS, tr
 
 # The seed walkthrough (seeds/000): A B C -> D E F, W = 2, 3 layers, lazy eviction. The page opens here.
-SEED = {"prompt": "A B C", "new": 3, "window": 2, "layers": 3, "policy": "seed", "sinks": 1, "chunk": None}
+SEED = {"prompt": "A B C", "new": 3, "window": 2, "layers": 3, "pattern": "sliding", "policy": "seed",
+        "sinks": 1, "chunk": None}
 FIELDS = tuple(SEED)  # the sidebar's widget keys, in sidebar order
 INT_FIELDS = ("new", "window", "layers", "sinks", "chunk")
 PARAMS = ("lang",) + FIELDS + ("step",)
@@ -27,7 +28,7 @@ PARAMS = ("lang",) + FIELDS + ("step",)
 def settings_of(values: Mapping) -> Settings:
     """The engine's `Settings` from the widget values (sinks count only under the sink policy)."""
     return Settings(prompt=values["prompt"], new=values["new"], window=values["window"],
-                    layers=values["layers"], policy=values["policy"],
+                    layers=values["layers"], pattern=values["pattern"], policy=values["policy"],
                     sinks=values["sinks"] if values["policy"] == "sink" else 0, chunk=values["chunk"])
 
 
@@ -72,6 +73,11 @@ def parse_query(query: Mapping[str, str]) -> tuple[dict, list[tuple[str, str, st
                 values[name] = raw
             else:
                 errors.append((name, raw, "why_policy"))
+        elif name == "pattern":
+            if raw in PATTERNS:
+                values[name] = raw
+            else:
+                errors.append((name, raw, "why_pattern"))
         elif name == "prompt":
             values[name] = raw
         elif name == "chunk" and raw.strip().lower() in ("", "none"):
@@ -88,6 +94,8 @@ def to_query(values: Mapping, lang: str, step: int) -> dict[str, str]:
     """The link for these settings at this (0-based) step; sinks and chunk only when they matter."""
     out = {"lang": lang, "prompt": str(values["prompt"]), "new": str(values["new"]),
            "window": str(values["window"]), "layers": str(values["layers"]), "policy": values["policy"]}
+    if values["pattern"] != "sliding":
+        out["pattern"] = values["pattern"]
     if values["policy"] == "sink":
         out["sinks"] = str(values["sinks"])
     if values["chunk"] is not None:
@@ -97,7 +105,8 @@ def to_query(values: Mapping, lang: str, step: int) -> dict[str, str]:
 
 
 def link_error(lang: str, name: str, value: str, why: str) -> str:
-    reason = tr(lang, why, opts=", ".join(POLICIES)) if why == "why_policy" else tr(lang, why)
+    opts = {"why_policy": POLICIES, "why_pattern": PATTERNS}.get(why)
+    reason = tr(lang, why, opts=", ".join(opts)) if opts else tr(lang, why)
     return tr(lang, "err_param", name=name, value=value, why=reason)
 
 

@@ -294,3 +294,14 @@ def test_unknown_layer_pattern_in_a_link_is_refused():
     at = open_app(pattern="mixtral")
     no_exception(at)
     assert "mixtral" in errors(at)
+
+
+def test_an_ssm_layer_holds_its_fixed_state_from_the_first_token():
+    from swa_demo.walkthrough import Settings, run
+
+    trace = run(Settings(pattern="jamba", policy="ring"))  # layers: mamba, mamba, full
+    refs = derive.step_refs(trace)
+    first, last = derive.storage_now(trace, refs[0]), derive.storage_now(trace, refs[-1])
+    state = 2 * 32 * (4 - 1 + 4) * 4  # E (K - 1 + N) float32 numbers, E = 2 x d_model
+    assert first[0].bytes == last[0].bytes == state
+    assert last[2].bytes > first[2].bytes  # the full-attention layer grows

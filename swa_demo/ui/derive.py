@@ -162,9 +162,16 @@ class Storage:
 
 def storage_now(trace: Trace, ref: StepRef) -> list[Storage]:
     """Bytes each layer's cache holds at this moment, next to what mask-only would hold."""
-    per_entry = int(trace.config["kv_bytes_per_entry"])
+    cfg = trace.config
+    per_entry = int(cfg["kv_bytes_per_entry"])
+    # An SSM layer holds its conv window and state from the first token on, whatever the policy:
+    # E (K - 1 + N) float32 numbers per row (see mamba.SSMState).
+    state_bytes = cfg["ssm_expand"] * cfg["d_model"] * (cfg["ssm_conv"] - 1 + cfg["ssm_state"]) * 4
     out = []
-    for l, kind in enumerate(trace.config["layer_types"]):
+    for l, kind in enumerate(cfg["layer_types"]):
+        if kind == "mamba":
+            out.append(Storage(l + 1, 0, 0, state_bytes, state_bytes))
+            continue
         n = len(held_now(trace, ref, l))
         seen = seen_now(trace, ref, l) if kind != "mamba" else 0
         out.append(Storage(l + 1, n, seen, n * per_entry, seen * per_entry))

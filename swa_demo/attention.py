@@ -23,7 +23,6 @@ from . import window as win
 
 class Eager:
     name = "eager"
-    returns_weights = True
 
     @staticmethod
     def make_mask(q_pos, k_pos, window, sinks=0):
@@ -46,7 +45,6 @@ class Eager:
 
 class Sdpa:
     name = "sdpa"
-    returns_weights = False
 
     @staticmethod
     def make_mask(q_pos, k_pos, window, sinks=0):
@@ -61,7 +59,6 @@ class Sdpa:
 
 class Flex:
     name = "flex"
-    returns_weights = False
     compiled = None  # set by `compile_flex()` on the GPU; eager FlexAttention runs anywhere
 
     MIN_QUERIES = 128  # shorter chunks take SDPA: torch 2.11's compiled kernel rejects them with GQA

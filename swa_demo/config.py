@@ -13,7 +13,6 @@ SLIDING = "sliding_attention"
 FULL = "full_attention"
 MAMBA = "mamba"
 LAYER_KINDS = (SLIDING, FULL, MAMBA)
-ATTENTION_KINDS = (SLIDING, FULL)
 
 # Cache policies of a sliding layer (DESIGN.md, "Cache policies").
 POLICIES = ("seed", "ring", "sink", "mask-only")
@@ -78,14 +77,6 @@ class ModelConfig:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
-    @property
-    def n_rep(self) -> int:
-        """Query heads per KV head (GQA)."""
-        return self.n_heads // self.n_kv_heads
-
-    @property
-    def attention_layers(self) -> int:
-        return sum(t in ATTENTION_KINDS for t in self.layer_types)
 
 
 def pattern(name: str, n_layers: int) -> list[str]:
@@ -144,5 +135,3 @@ def medium(n_layers: int = 4, window: int = 256) -> ModelConfig:
                        layer_types=[SLIDING] * n_layers, sliding_window=window, d_ff=768,
                        ffn="swiglu", norm="rmsnorm")
 
-
-PRESETS = {"seed-tiny": seed_tiny, "medium": medium, "mistral-7b": mistral_7b}

@@ -5,7 +5,7 @@ Symbols follow the seed: `K₁ᴰ` is layer 1's key of token D, `H₂ᶜ` layer 
 
 from __future__ import annotations
 
-from .trace import LayerTrace, StepTrace, Trace
+from .trace import LayerTrace, StepTrace, Trace, ssm_numbers
 
 SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 SUP = dict(zip("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "ᴬᴮᶜᴰᴱᶠᴳᴴᴵᴶᴷᴸᴹᴺᴼᴾᑫᴿˢᵀᵁⱽᵂˣʸᶻ"))
@@ -49,7 +49,7 @@ T = {
         "held": "此时 Cache 中有：{entries}",
         "ffn_relu": "对每个位置应用 FFN(x) = max(0, xW₁ + b₁)W₂ + b₂（加残差与归一化），得到 [{hs}]",
         "ffn_swiglu": "对每个位置应用 SwiGLU FFN（加残差与归一化），得到 [{hs}]",
-        "ssm": "SSM 层不存 KV：把输入并入固定大小的状态 h_t = A·h_(t-1) + B·x_t（{n} 个数，永不增长），得到 [{hs}]",
+        "ssm": "SSM 层不存 KV：把输入并入固定大小的状态 h_t = A·h_(t-1) + B·x_t（连同卷积窗口共 {n} 个数，永不增长），得到 [{hs}]",
         "lm_head": "取最后一个 token {tok} 的最终隐藏状态 {h}，经 LM Head 得到概率分布，贪心选出 {nxt}（p = {p}）",
     },
     "en": {
@@ -79,7 +79,7 @@ T = {
                     "gives [{hs}]",
         "ffn_swiglu": "SwiGLU FFN at every position (with residual and norm) gives [{hs}]",
         "ssm": "An SSM layer stores no KV: it folds the input into a fixed-size state "
-               "h_t = A·h_(t-1) + B·x_t ({n} numbers, never growing), giving [{hs}]",
+               "h_t = A·h_(t-1) + B·x_t ({n} numbers with its conv window, never growing), giving [{hs}]",
         "lm_head": "The final hidden state {h} of the last token {tok} goes through the LM head; "
                    "greedy choice: {nxt} (p = {p})",
     },
@@ -104,8 +104,7 @@ def layer_lines(trace: Trace, step: StepTrace, lt: LayerTrace, lang: str) -> lis
     lines = [t["recv_embed"].format(toks=", ".join(toks)) if l == 1 else
              t["recv_prev"].format(p=l - 1, hs=", ".join(sym("H", l - 1, x) for x in toks))]
     if lt.kind == "mamba":
-        n = sum(len(r) for r in lt.state or [])
-        return lines + [t["ssm"].format(n=n, hs=hs)]
+        return lines + [t["ssm"].format(n=ssm_numbers(trace.config), hs=hs)]
     what = ", ".join(f"{sym('Q', l, x)} {sym('K', l, x)} {sym('V', l, x)}" for x in toks)
     lines.append(t["compute"].format(what=what))
     if step.phase == "decode":

@@ -132,6 +132,12 @@ class Tracer:
         return Trace(config, prompt, generated, self.steps)
 
 
+def ssm_numbers(config: dict) -> int:
+    """Numbers an SSM layer's cache holds per row, from a trace's config: its conv window and its state,
+    E (K - 1 + N) (see `mamba.SSMState`), whatever the context length."""
+    return config["ssm_expand"] * config["d_model"] * (config["ssm_conv"] - 1 + config["ssm_state"])
+
+
 def load(data: dict) -> Trace:
     """A `Trace` back from its JSON dict (the UI caches traces as plain data)."""
     steps = []

@@ -13,7 +13,7 @@ import torch
 
 from .config import PATTERNS, POLICIES, ConfigError
 from .generate import generate
-from .model import Decoder
+from .model import Decoder, dtype_of
 from .tiny import MAX_LAYERS, label, load, parse_prompt
 from .trace import Trace, Tracer
 
@@ -69,7 +69,7 @@ def run(s: Settings, model: Decoder | None = None) -> Trace:
     gen = generate(model, [ids], s.new, policy=s.policy, sinks=s.sinks, chunk=s.chunk,
                    observer=tracer)
     cfg = model.cfg
-    bytes_per_entry = 2 * cfg.n_kv_heads * cfg.head_dim * 4  # K and V, float32
+    bytes_per_entry = 2 * cfg.n_kv_heads * cfg.head_dim * dtype_of(cfg.dtype).itemsize  # K and V
     config = {**cfg.to_dict(), "policy": s.policy, "sinks": s.sinks, "chunk": s.chunk,
               "pattern": s.pattern, "kv_bytes_per_entry": bytes_per_entry}
     return tracer.trace(config, [label(i) for i in ids], [label(i) for i in gen.tokens[0].tolist()])

@@ -17,7 +17,7 @@ import streamlit as st
 from ..config import PATTERNS, POLICIES
 from ..narrate import SEED_NOTES, T, layer_lines, lm_head_line, step_title
 from ..tiny import WeightsError
-from ..trace import Trace
+from ..trace import Trace, ssm_numbers
 from . import derive, export, figures, html, runs, state
 from .i18n import LANG_NAMES, LANGS, tr
 
@@ -240,7 +240,7 @@ def _cache_cells(trace: Trace, ref: derive.StepRef, lang: str) -> None:
     step = trace.steps[ref.pass_index]
     lt = step.layers[ref.layer_index]
     if lt.kind == "mamba":
-        st.info(tr(lang, "ssm_note", n=sum(len(r) for r in lt.state or [])))
+        st.info(tr(lang, "ssm_note", n=ssm_numbers(trace.config)))
         return
     cells = derive.cache_cells(step, lt)
     parts = [html.legend(lang)]

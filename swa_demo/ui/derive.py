@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..trace import CacheEntry, LayerTrace, StepTrace, Trace
+from ..trace import CacheEntry, LayerTrace, StepTrace, Trace, ssm_numbers
 from .i18n import STATES, tr
 
 
@@ -164,9 +164,10 @@ def storage_now(trace: Trace, ref: StepRef) -> list[Storage]:
     """Bytes each layer's cache holds at this moment, next to what mask-only would hold."""
     cfg = trace.config
     per_entry = int(cfg["kv_bytes_per_entry"])
-    # An SSM layer holds its conv window and state from the first token on, whatever the policy:
-    # E (K - 1 + N) float32 numbers per row (see mamba.SSMState).
-    state_bytes = cfg["ssm_expand"] * cfg["d_model"] * (cfg["ssm_conv"] - 1 + cfg["ssm_state"]) * 4
+    # An SSM layer holds its conv window and state from the first token on, whatever the policy,
+    # in the same dtype as the keys and values.
+    value_bytes = per_entry // (2 * cfg["n_kv_heads"] * cfg["head_dim"])
+    state_bytes = ssm_numbers(cfg) * value_bytes
     out = []
     for l, kind in enumerate(cfg["layer_types"]):
         if kind == "mamba":

@@ -9,6 +9,8 @@ from positions, through the one predicate in `window.py`: `make_mask(q_pos, k_po
   so the classroom traces through it. It is also the reference the others are tested against.
 - `sdpa`: `torch.nn.functional.scaled_dot_product_attention` with the same dense mask.
 - `flex`: FlexAttention with a `BlockMask`, which skips whole blocks outside the band (prefill).
+- `splitkv`: decode steps (one query per row) on the GPU through a split-KV Triton kernel
+  (`splitkv.py`) that spreads the window's keys over the whole chip; anything else as `sdpa`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ import torch
 import torch.nn.functional as F
 
 from . import window as win
+
+decode_attention = None
+if torch.cuda.is_available():  # Triton comes with CUDA builds of torch; the CPU path never needs it
+    from .splitkv import decode_attention
 
 
 class Eager:
@@ -85,6 +91,27 @@ class Flex:
         return out, None
 
 
+class SplitKV:
+    name = "splitkv"
+
+    @staticmethod
+    def make_mask(q_pos, k_pos, window, sinks=0):
+        mask = Sdpa.make_mask(q_pos, k_pos, window, sinks)  # (B, 1, Tq, Tk)
+        # The kernel reads bytes: convert once per step here, not in every layer.
+        return mask.to(torch.uint8) if SplitKV.takes(q_pos) else mask
+
+    @staticmethod
+    def takes(t: torch.Tensor) -> bool:
+        """One query per row, on the GPU: the kernel's case (`t` is q_pos (B, Tq) or q (B, H, Tq, D))."""
+        return t.is_cuda and t.shape[-1 if t.dim() == 2 else 2] == 1
+
+    @staticmethod
+    def attend(q, k, v, mask):
+        if SplitKV.takes(q):
+            return decode_attention(q, k, v, mask), None
+        return Sdpa.attend(q, k, v, mask)
+
+
 def compile_flex() -> None:
     """Use the compiled FlexAttention kernel (GPU): eager FlexAttention is a slow reference."""
     from torch.nn.attention.flex_attention import flex_attention
@@ -94,7 +121,7 @@ def compile_flex() -> None:
         Flex.compiled = torch.compile(flex_attention, dynamic=False)  # one tuned kernel per shape
 
 
-BACKENDS = {b.name: b for b in (Eager, Sdpa, Flex)}
+BACKENDS = {b.name: b for b in (Eager, Sdpa, Flex, SplitKV)}
 
 
 def get_backend(name: str):

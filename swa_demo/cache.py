@@ -136,10 +136,12 @@ class KVCache:
         scatter: the fewest kernels on the per-token path.
         """
         old = self.pos.gather(1, slot)
-        idx = slot[:, None, :, None].expand(-1, k.shape[1], 1, k.shape[3])
-        self.k.scatter_(2, idx, k)
-        self.v.scatter_(2, idx, v)
-        self.pos.scatter_(1, slot, pos)
+        rows = torch.arange(slot.shape[0], device=slot.device)[:, None]  # (B, 1)
+        # Indexed assignment: torch.compile turns it into an in-place store of the B new entries
+        # (a scatter_ into a graph input costs a copy of the whole cache in every layer).
+        self.k[rows, :, slot] = k.transpose(1, 2)  # (B, 1, H, D)
+        self.v[rows, :, slot] = v.transpose(1, 2)
+        self.pos[rows, slot] = pos
         return old
 
     def _update_seed(self, k, v, pos, decode: bool) -> CacheView:

@@ -14,12 +14,18 @@ Deliberately left out: dropout, biases in attention, sampling (decoding is greed
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from .attention import get_backend
 from .config import FULL, MAMBA, SLIDING, ModelConfig
+
+gemv = None
+if torch.cuda.is_available():  # Triton comes with CUDA builds of torch; the CPU path never needs it
+    from .gemv import MAX_ROWS, gemv
 
 
 def dtype_of(name: str) -> torch.dtype:
@@ -39,6 +45,17 @@ class RMSNorm(nn.Module):
         return self.weight * xf.to(x.dtype)
 
 
+class Linear(nn.Linear):
+    """`nn.Linear`, except that a few rows times the weights on the GPU (a decode step) go through
+    `gemv.gemv`, which reads the weights at the memory rate where cuBLAS does not."""
+
+    def forward(self, x):
+        if (gemv is not None and x.is_cuda and self.bias is None and x.dtype != torch.float32
+                and x.numel() <= MAX_ROWS * x.shape[-1]):
+            return gemv(x, self.weight)
+        return F.linear(x, self.weight, self.bias)
+
+
 def make_norm(cfg: ModelConfig) -> nn.Module:
     if cfg.norm == "rmsnorm":
         return RMSNorm(cfg.d_model, cfg.norm_eps)
@@ -49,7 +66,10 @@ def rope_tables(positions: torch.Tensor, head_dim: int, theta: float, dtype: tor
     """cos, sin of shape (B, 1, T, D) for absolute `positions` (B, T), in Mistral's half-split layout."""
     inv_freq = 1.0 / theta ** (torch.arange(0, head_dim, 2, device=positions.device,
                                             dtype=torch.float32) / head_dim)
-    angles = positions.clamp_min(0).float()[..., None] * inv_freq  # (B, T, D/2)
+    angles = positions.clamp_min(0).float()[..., None] * inv_freq  # (B, T, D/2), float32 as in transformers
+    # The same angles reduced to [0, 2π) in float64: float32 cos/sin take a slow exact path past ~1e5
+    # radians (positions beyond 100k), and a compiled decode step evaluates them in every layer.
+    angles = torch.remainder(angles.double(), 2 * math.pi).float()
     angles = torch.cat([angles, angles], dim=-1)[:, None]  # (B, 1, T, D)
     return angles.cos().to(dtype), angles.sin().to(dtype)
 
@@ -66,16 +86,18 @@ class Attention(nn.Module):
         self.kind = kind
         self.n_heads, self.n_kv_heads, self.head_dim = cfg.n_heads, cfg.n_kv_heads, cfg.head_dim
         self.window = cfg.sliding_window if kind == SLIDING else None
-        self.wq = nn.Linear(cfg.d_model, cfg.n_heads * cfg.head_dim, bias=False)
-        self.wk = nn.Linear(cfg.d_model, cfg.n_kv_heads * cfg.head_dim, bias=False)
-        self.wv = nn.Linear(cfg.d_model, cfg.n_kv_heads * cfg.head_dim, bias=False)
-        self.wo = nn.Linear(cfg.n_heads * cfg.head_dim, cfg.d_model, bias=False)
+        # Q, K and V in one matrix (rows: all query heads, then the KV heads' keys, then their values):
+        # one matmul reads x once, and at batch 1 one large read of the weights beats three small ones.
+        self.split = [cfg.n_heads * cfg.head_dim] + [cfg.n_kv_heads * cfg.head_dim] * 2
+        self.wqkv = Linear(cfg.d_model, sum(self.split), bias=False)
+        self.wo = Linear(cfg.n_heads * cfg.head_dim, cfg.d_model, bias=False)
 
     def forward(self, x, ctx: StepContext, cache, layer: int):
         B, T, _ = x.shape
-        q = self.wq(x).view(B, T, self.n_heads, self.head_dim).transpose(1, 2)  # (B, H, T, D)
-        k = self.wk(x).view(B, T, self.n_kv_heads, self.head_dim).transpose(1, 2)  # (B, Hkv, T, D)
-        v = self.wv(x).view(B, T, self.n_kv_heads, self.head_dim).transpose(1, 2)
+        q, k, v = self.wqkv(x).split(self.split, dim=-1)
+        q = q.view(B, T, self.n_heads, self.head_dim).transpose(1, 2)  # (B, H, T, D)
+        k = k.view(B, T, self.n_kv_heads, self.head_dim).transpose(1, 2)  # (B, Hkv, T, D)
+        v = v.view(B, T, self.n_kv_heads, self.head_dim).transpose(1, 2)
         # RoPE before caching, at absolute positions (as Mistral does): a cached key never changes.
         q, k = apply_rope(q, ctx.cos, ctx.sin), apply_rope(k, ctx.cos, ctx.sin)
 
@@ -106,17 +128,17 @@ class FeedForward(nn.Module):
         super().__init__()
         self.kind = cfg.ffn
         if cfg.ffn == "relu":
-            self.w1 = nn.Linear(cfg.d_model, cfg.d_ff)
-            self.w2 = nn.Linear(cfg.d_ff, cfg.d_model)
+            self.w1 = Linear(cfg.d_model, cfg.d_ff)
+            self.w2 = Linear(cfg.d_ff, cfg.d_model)
         else:
-            self.gate = nn.Linear(cfg.d_model, cfg.d_ff, bias=False)
-            self.up = nn.Linear(cfg.d_model, cfg.d_ff, bias=False)
-            self.down = nn.Linear(cfg.d_ff, cfg.d_model, bias=False)
+            self.gate_up = Linear(cfg.d_model, 2 * cfg.d_ff, bias=False)  # [gate; up]: one matmul
+            self.down = Linear(cfg.d_ff, cfg.d_model, bias=False)
 
     def forward(self, x):
         if self.kind == "relu":
             return self.w2(F.relu(self.w1(x)))
-        return self.down(F.silu(self.gate(x)) * self.up(x))
+        gate, up = self.gate_up(x).chunk(2, dim=-1)
+        return self.down(F.silu(gate) * up)
 
 
 class Block(nn.Module):
@@ -159,7 +181,7 @@ class Decoder(nn.Module):
         self.embed = nn.Embedding(cfg.vocab_size, cfg.d_model)
         self.layers = nn.ModuleList(Block(cfg, kind) for kind in cfg.layer_types)
         self.norm = make_norm(cfg)
-        self.lm_head = nn.Linear(cfg.d_model, cfg.vocab_size, bias=False)
+        self.lm_head = Linear(cfg.d_model, cfg.vocab_size, bias=False)
         if cfg.tie_embeddings:
             self.lm_head.weight = self.embed.weight
 

@@ -1,13 +1,16 @@
 """A transformers Mistral checkpoint directory (config.json + safetensors) -> `model.Decoder`.
 
-No pickle: only `*.safetensors` are read. The names map one to one; RMSNorm and RoPE (half-split
-`rotate_half` layout) are computed the same way in both, so no weight is permuted.
+No pickle: only `*.safetensors` are read. RMSNorm and RoPE (half-split `rotate_half` layout) are
+computed the same way in both, so no weight is permuted; our decoder keeps Q/K/V and gate/up each in
+one matrix, so those are stacked (rows in the order listed):
 
     model.embed_tokens.weight                   -> embed.weight
     model.layers.{i}.input_layernorm.weight     -> layers.{i}.norm1.weight
-    model.layers.{i}.self_attn.{q,k,v,o}_proj   -> layers.{i}.mixer.w{q,k,v,o}
+    model.layers.{i}.self_attn.{q,k,v}_proj     -> layers.{i}.mixer.wqkv   (stacked)
+    model.layers.{i}.self_attn.o_proj           -> layers.{i}.mixer.wo
     model.layers.{i}.post_attention_layernorm   -> layers.{i}.norm2.weight
-    model.layers.{i}.mlp.{gate,up,down}_proj    -> layers.{i}.ffn.{gate,up,down}
+    model.layers.{i}.mlp.{gate,up}_proj         -> layers.{i}.ffn.gate_up  (stacked)
+    model.layers.{i}.mlp.down_proj              -> layers.{i}.ffn.down
     model.norm.weight                           -> norm.weight
     lm_head.weight                              -> lm_head.weight
 """
@@ -31,6 +34,10 @@ RENAMES = [
     (r"^model\.layers\.(\d+)\.self_attn\.([qkvo])_proj\.", r"layers.\1.mixer.w\2."),
     (r"^model\.layers\.(\d+)\.mlp\.(gate|up|down)_proj\.", r"layers.\1.ffn.\2."),
 ]
+STACKS = [  # (parts, stacked name) after renaming; rows of the stacked matrix in this order
+    (("mixer.wq.", "mixer.wk.", "mixer.wv."), "mixer.wqkv."),
+    (("ffn.gate.", "ffn.up."), "ffn.gate_up."),
+]
 
 
 def config_from_hf(hf: dict, dtype: str = "float32", device: str = "cpu") -> ModelConfig:
@@ -53,7 +60,7 @@ def config_from_hf(hf: dict, dtype: str = "float32", device: str = "cpu") -> Mod
 
 
 def state_from_hf(hf_state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Rename a transformers Mistral state dict to ours."""
+    """A transformers Mistral state dict in our names, Q/K/V and gate/up stacked."""
     out = {}
     for name, tensor in hf_state.items():
         if "rotary_emb" in name:  # buffers transformers recomputes; ours are computed per step
@@ -62,6 +69,11 @@ def state_from_hf(hf_state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         for pattern, repl in RENAMES:
             new = re.sub(pattern, repl, new)
         out[new] = tensor
+    for parts, stacked in STACKS:
+        for name in [n for n in out if parts[0] in n]:
+            names = [name.replace(parts[0], part) for part in parts]
+            if all(n in out for n in names):  # else load_checkpoint reports what is missing
+                out[name.replace(parts[0], stacked)] = torch.cat([out.pop(n) for n in names])
     return out
 
 

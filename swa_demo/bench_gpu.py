@@ -4,8 +4,10 @@ What it measures, for sliding vs full attention layers (the same weights, `Decod
 - decode time per token at batch 1 and a large batch, context 4k..128k (CUDA graph, optionally
   compiled first), against the memory roofline: weights + the KV read per token, at the measured copy rate;
 - prefill time, tokens/s and attention TFLOP/s of useful work (pairs inside the window) for 8k..128k;
-- cache bytes and peak memory; and transformers' own Mistral on the same weights and inputs.
+- cache bytes and peak memory; each projection's rate (a weight read at 1 token, a matmul at 8k);
+  and transformers' own Mistral on the same weights and inputs.
 Before timing anything it checks every fast path against the eager dense-mask reference on the GPU.
+A decode row can also carry a per-kernel breakdown of one step (torch.profiler sees inside the graph).
 Results go to JSON (+ the exact command, device, torch version and date); `bench_plots` draws them.
 """
 
@@ -54,6 +56,21 @@ def cuda_ms(fn, iters: int = 20, warmup: int = 3) -> float:
     return statistics.median(times)
 
 
+def graph_ms(fn, iters: int = 20) -> float:
+    """Median milliseconds of `fn()` captured in a CUDA graph: GPU time without the host's launch cost
+    (a Triton kernel costs tens of microseconds to launch from Python, longer than a decode GEMV runs)."""
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(2):
+            fn()
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        fn()
+    return cuda_ms(graph.replay, iters=iters)
+
+
 def ceilings() -> dict:
     """The two measured ceilings: device copy bandwidth (read + write) and bf16 matmul rate."""
     src = torch.randn(256 * KB * KB // 2, device="cuda", dtype=torch.bfloat16)  # 256 MiB
@@ -61,7 +78,7 @@ def ceilings() -> dict:
     ms = cuda_ms(lambda: dst.copy_(src), iters=30)
     a = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
     b = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
-    mm = cuda_ms(lambda: a @ b, iters=20)
+    mm = cuda_ms(lambda: a @ b, iters=50, warmup=100)  # warm: a cold GPU's clocks read 10% low
     return {"copy_TBps": 2 * src.numel() * 2 / ms / 1e9, "bf16_mm_TFLOPs": 2 * 8192 ** 3 / mm / 1e9}
 
 
@@ -71,42 +88,59 @@ def ceilings() -> dict:
 def check_fast_paths() -> list[dict]:
     """Every fast path vs the eager dense-mask reference, on fresh random inputs.
 
-    float32 (TF32 off): SDPA prefill, whole and chunked, then CUDA-graphed ring decode, max |err| < 1e-4.
-    bfloat16: compiled FlexAttention prefill (it has no float32 kernel here) and graphed decode against
-    the eager reference run in float32 on the same bf16 weights, ||err|| / ||ref|| < 2e-2.
+    float32 (TF32 off): SDPA prefill, whole and chunked, then CUDA-graphed ring decode through the eager
+    and the split-KV attention, max |err| < 1e-4. bfloat16: compiled FlexAttention prefill (it has no
+    float32 kernel here), then graphed decode (eager and split-KV, the latter also torch.compiled),
+    against the eager reference run in float32 on the same bf16 weights, ||err|| / ||ref|| < 2e-2.
+    The stack mixes sliding and full layers, so both cache kinds go through each path.
     """
     import copy
 
     torch.backends.cuda.matmul.allow_tf32 = False
     rows = []
     g = torch.Generator(device="cuda").manual_seed(2)
-    for dtype, backend in (("float32", "sdpa"), ("bfloat16", "flex")):
+    for dtype, backend, decode_backend, compile_mode in (
+            ("float32", "sdpa", "eager", None), ("float32", "sdpa", "splitkv", None),
+            ("bfloat16", "flex", "eager", None), ("bfloat16", "flex", "splitkv", None),
+            ("bfloat16", "flex", "splitkv", "default")):
         cfg = ModelConfig(vocab_size=512, d_model=512, n_heads=8, n_kv_heads=2, n_layers=3,
                           layer_types=[SLIDING, FULL, SLIDING], sliding_window=48, d_ff=512,
                           ffn="swiglu", norm="rmsnorm", device="cuda", dtype=dtype)
         model = build(cfg, seed=1)
         reference = copy.deepcopy(model).float()
-        for trial, (n, prompt_len, chunk) in enumerate([(400, 256, 128), (300, 200, 64),
-                                                        (257, 129, None), (200, 47, 16)]):
-            seq = torch.randint(0, cfg.vocab_size, (2, n), device="cuda", generator=g)
-            ref = reference_logits(reference, seq)  # eager, dense mask, no cache, float32
-            caches = make_caches(model, 2, "ring", capacity=n)
-            pos = torch.arange(prompt_len, device="cuda").expand(2, -1)
-            got = [prefill(model, seq[:, :prompt_len], pos, caches, chunk, backend=backend)]
-            step = GraphedDecode(model, caches, seq[:, prompt_len:prompt_len + 1],
-                                 torch.full((2, 1), prompt_len, device="cuda"))
-            for t in range(prompt_len, n - 1):
-                got.append(step(seq[:, t:t + 1], torch.full((2, 1), t, device="cuda")).clone())
-            got = torch.stack(got, 1).float()  # (2, n - prompt_len, V)
-            want = ref[:, prompt_len - 1:n - 1]
-            abs_err = (got - want).abs().max().item()
-            rel_err = ((got - want).norm() / want.norm()).item()
-            ok = abs_err < 1e-4 if dtype == "float32" else rel_err < 2e-2
-            rows.append({"check": f"{dtype} {backend} prefill (chunk {chunk}) + graphed ring decode",
-                         "trial": trial, "tokens": n, "prompt": prompt_len, "max_abs_err": abs_err,
-                         "rel_err": rel_err, "ok": ok})
+        cases = [(400, 256, 128), (300, 200, 64), (257, 129, None), (200, 47, 16)]
+        label = (f"{dtype} {backend} prefill + graphed {decode_backend} decode"
+                 + (f" ({compile_mode} compile)" if compile_mode else ""))
+        for trial, (n, prompt_len, chunk) in enumerate(cases[:2] if compile_mode else cases):
+            try:
+                abs_err, rel_err = _check_once(model, reference, g, n, prompt_len, chunk, backend,
+                                               decode_backend, compile_mode)
+                ok = abs_err < 1e-4 if dtype == "float32" else rel_err < 2e-2
+                row = {"max_abs_err": abs_err, "rel_err": rel_err, "ok": ok}
+            except Exception as err:  # a broken fast path is a finding: record it, check the rest
+                row = {"max_abs_err": float("nan"), "rel_err": float("nan"), "ok": False,
+                       "error": f"{type(err).__name__}: {str(err).splitlines()[0][:200]}"}
+            rows.append({"check": label, "trial": trial, "tokens": n, "prompt": prompt_len,
+                         "chunk": chunk, **row})
     torch.backends.cuda.matmul.allow_tf32 = True
     return rows
+
+
+def _check_once(model, reference, g, n, prompt_len, chunk, backend, decode_backend, compile_mode):
+    """Prefill `prompt_len` tokens, decode to `n` in a CUDA graph; errors against a full recompute."""
+    seq = torch.randint(0, model.cfg.vocab_size, (2, n), device="cuda", generator=g)
+    ref = reference_logits(reference, seq)  # eager, dense mask, no cache, float32
+    caches = make_caches(model, 2, "ring", capacity=n)
+    pos = torch.arange(prompt_len, device="cuda").expand(2, -1)
+    got = [prefill(model, seq[:, :prompt_len], pos, caches, chunk, backend=backend)]
+    step = GraphedDecode(model, caches, seq[:, prompt_len:prompt_len + 1],
+                         torch.full((2, 1), prompt_len, device="cuda"), compile=compile_mode,
+                         backend=decode_backend)
+    for t in range(prompt_len, n - 1):
+        got.append(step(seq[:, t:t + 1], torch.full((2, 1), t, device="cuda")).clone())
+    got = torch.stack(got, 1).float()  # (2, n - prompt_len, V)
+    want = ref[:, prompt_len - 1:n - 1]
+    return (got - want).abs().max().item(), ((got - want).norm() / want.norm()).item()
 
 
 # ---- decode and prefill timings --------------------------------------------------------------
@@ -126,7 +160,7 @@ def roofline_ms(model, kind: str, batch: int, context: int, copy_tbps: float) ->
 
 @torch.no_grad()
 def bench_decode(model, kind: str, batch: int, context: int, steps: int, compile_mode: str | None,
-                 real_prefill: bool) -> dict:
+                 real_prefill: bool, backend: str = "eager", profile: bool = False) -> dict:
     """Decode time per token with `context` tokens before it.
 
     `real_prefill`: prefill the whole context first. Otherwise only the last W tokens of it are
@@ -151,9 +185,9 @@ def bench_decode(model, kind: str, batch: int, context: int, steps: int, compile
     p = torch.full((batch, 1), context, device="cuda")
     row = {"kind": kind, "batch": batch, "context": context,
            "cache_bytes": sum(c.nbytes() for c in caches)}
-    eager_ms = cuda_ms(lambda: decode_one_token(model, nxt, p, caches, backend="eager"), iters=5)
+    eager_ms = cuda_ms(lambda: decode_one_token(model, nxt, p, caches, backend=backend), iters=5)
     t0 = time.perf_counter()
-    step = GraphedDecode(model, caches, nxt, p, compile=compile_mode)
+    step = GraphedDecode(model, caches, nxt, p, compile=compile_mode, backend=backend)
     row["capture_s"] = round(time.perf_counter() - t0, 1)
     times = []
     for i in range(steps):  # real steps at advancing positions, timed one by one
@@ -165,10 +199,71 @@ def bench_decode(model, kind: str, batch: int, context: int, steps: int, compile
         end.synchronize()
         times.append(start.elapsed_time(end))
     ms = statistics.median(times[2:])
+    if profile:
+        row["kernels"] = kernel_breakdown(lambda: step(nxt, p + steps))
     row.update({"eager_ms": eager_ms, "ms_per_token": ms, "tok_s": batch * 1e3 / ms,
-                "compile": compile_mode, "prefilled_tokens": context - first,
+                "compile": compile_mode, "backend": backend, "prefilled_tokens": context - first,
                 "prefill_s": prefill_s, "peak_GB": torch.cuda.max_memory_allocated() / 1e9})
     return row
+
+
+def kernel_breakdown(fn, steps: int = 5, top: int = 30) -> dict:
+    """GPU time per call of `fn` by kernel (torch.profiler; kernels inside a CUDA graph are seen too)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    fn()
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(steps):
+            fn()
+        torch.cuda.synchronize()
+    kernels = {}
+    for e in prof.events():
+        if e.device_type.name == "CUDA":  # kernels, copies and memsets on the GPU
+            us, n = kernels.get(e.name, (0.0, 0))
+            kernels[e.name] = (us + e.time_range.elapsed_us() / steps, n + 1)
+    ranked = sorted(kernels.items(), key=lambda kv: -kv[1][0])
+    return {"gpu_us_per_call": sum(us for us, _ in kernels.values()),
+            "launches_per_call": sum(n for _, n in kernels.values()) / steps,
+            "top": [{"kernel": name[:90], "us_per_call": us, "launches": n / steps}
+                    for name, (us, n) in ranked[:top]]}
+
+
+@torch.no_grad()
+def bench_linears(model, tokens: int, mm_tflops: float, copy_tbps: float) -> list[dict]:
+    """Each kind of projection, through all the layers' weights in turn (as a forward reads them).
+
+    At 1 token a projection is a read of its weights: GB/s against the copy rate, for cuBLAS
+    (`F.linear`) and for the Triton GEMV the model uses for a few rows (with its error against cuBLAS).
+    At many tokens it is a matmul: TFLOP/s against the measured bf16 matmul rate.
+    """
+    import torch.nn.functional as F
+
+    from .gemv import MAX_ROWS, _gemv, gemv
+
+    kinds = {"wqkv": lambda b: b.mixer.wqkv, "wo": lambda b: b.mixer.wo,
+             "gate_up": lambda b: b.ffn.gate_up, "down": lambda b: b.ffn.down}
+    rows = []
+    for name, pick in kinds.items():
+        weights = [pick(b).weight for b in model.layers]
+        w = weights[0]
+        x = torch.randn(tokens, w.shape[1], device="cuda", dtype=w.dtype)
+        paths = {"cublas": F.linear} | ({"triton": gemv} if tokens <= MAX_ROWS else {})
+        row = {"linear": name, "tokens": tokens, "shape": list(w.shape)}
+        for path, fn in paths.items():
+            ms = graph_ms(lambda x=x, ws=weights, fn=fn: [fn(x, wt) for wt in ws]) / len(weights)
+            flops = 2 * tokens * w.numel()
+            row[path] = {"us": ms * 1e3, "GBps": w.numel() * w.element_size() / ms / 1e6,
+                         "TFLOPs": flops / ms / 1e9,
+                         "frac_of_copy": w.numel() * w.element_size() / ms / 1e9 / copy_tbps,
+                         "frac_of_matmul": flops / ms / 1e9 / mm_tflops}
+        if "triton" in paths:
+            xr = torch.randn_like(x)
+            want = F.linear(xr.float(), w.float())
+            row["triton"]["rel_err"] = ((gemv(xr, w).float() - want).norm() / want.norm()).item()
+            row["triton"]["config"] = str(_gemv.best_config)
+        rows.append(row)
+    return rows
 
 
 @torch.no_grad()
@@ -199,7 +294,9 @@ def bench_prefill(model, kind: str, n: int, chunk: int | None) -> dict:
     from .attention import Flex
 
     mask = Flex.make_mask(pos, pos, w if kind == SLIDING else None)
-    attn_ms = cuda_ms(lambda: Flex.attend(q, k, k, mask), iters=5)
+    # Back-to-back calls, so the host's per-call overhead hides behind the kernel before it.
+    reps = 8
+    attn_ms = cuda_ms(lambda: [Flex.attend(q, k, k, mask) for _ in range(reps)], iters=5) / reps
     return {"kind": kind, "tokens": n, "chunk": chunk, "ms": ms, "tok_s": n / ms * 1e3,
             "attn_layer_ms": attn_ms,
             "attn_TFLOPs": attn_flops / cfg.n_layers / attn_ms / 1e9,
@@ -315,18 +412,10 @@ def run(plan: dict, out: Path) -> dict:
     save()
     compile_flex()
     if plan.get("check"):
-        try:
-            result["checks"] = check_fast_paths()
-        except Exception as err:
-            import traceback
-
-            traceback.print_exc()  # a broken fast path is a finding: record it, time the rest
-            result["checks"] = [{"check": "fast paths", "trial": 0, "max_abs_err": float("nan"),
-                                 "rel_err": float("nan"), "ok": False,
-                                 "error": f"{type(err).__name__}: {str(err).splitlines()[0][:200]}"}]
+        result["checks"] = check_fast_paths()
         for r in result["checks"]:
-            print(f"check {r['check']:<58} trial {r['trial']} max|err| {r['max_abs_err']:.2e} "
-                  f"rel {r['rel_err']:.1e} {'ok' if r['ok'] else 'FAIL'}", flush=True)
+            print(f"check {r['check']:<62} trial {r['trial']} max|err| {r['max_abs_err']:.2e} "
+                  f"rel {r['rel_err']:.1e} {'ok' if r['ok'] else 'FAIL ' + r.get('error', '')}", flush=True)
         save()
     layers = plan.get("layers", 32)
     if plan.get("transformers") is not None:
@@ -345,21 +434,43 @@ def run(plan: dict, out: Path) -> dict:
         model = build(mistral_7b(n_layers=layers), seed=0)
     result["params"] = sum(p.numel() for p in model.parameters())
     result["weights_GB"] = sum(p.numel() * p.element_size() for p in model.parameters()) / 1e9
+    if plan.get("linears"):
+        result["linears"] = [r for n in plan["linears"]
+                             for r in bench_linears(model, n, result["bf16_mm_TFLOPs"], result["copy_TBps"])]
+        for r in result["linears"]:
+            for path in ("cublas", "triton"):
+                if path in r:
+                    t = r[path]
+                    print(f"linear {r['linear']:<8} {r['tokens']:>6} tokens {path:<6}: {t['us']:8.1f} us, "
+                          f"{t['GBps']:6.0f} GB/s ({t['frac_of_copy']:.0%} of copy), {t['TFLOPs']:5.0f} "
+                          f"TFLOP/s ({t['frac_of_matmul']:.0%} of matmul) {t.get('config', '')} "
+                          f"rel err {t.get('rel_err', float('nan')):.1e}", flush=True)
+        save()
     result["decode"] = []
-    for kind, batch, context, compile_mode, real in plan.get("decode", []):
+    for kind, batch, context, compile_mode, real, *extra in plan.get("decode", []):
+        backend, profile = (list(extra) + ["eager", False][len(extra):])[:2]
         try:
-            r = bench_decode(model, kind, batch, context, plan.get("steps", 24), compile_mode, real)
+            r = bench_decode(model, kind, batch, context, plan.get("steps", 24), compile_mode, real,
+                             backend, profile)
             r["roofline_ms"] = roofline_ms(model, kind, batch, context, result["copy_TBps"])
             r["frac_of_roofline"] = r["roofline_ms"] / r["ms_per_token"]
         except torch.cuda.OutOfMemoryError as err:
             torch.cuda.empty_cache()
             r = {"kind": kind, "batch": batch, "context": context, "compile": compile_mode,
                  "error": f"out of memory: {str(err).splitlines()[0][:120]}"}
+        except Exception as err:  # a path that fails to compile is a finding: record it, time the rest
+            r = {"kind": kind, "batch": batch, "context": context, "compile": compile_mode,
+                 "backend": backend, "error": f"{type(err).__name__}: {str(err).splitlines()[0][:300]}"}
         result["decode"].append(r)
-        print(f"decode {kind:<17} bs {batch:>3} ctx {context:>6} compile {compile_mode}: "
+        print(f"decode {kind:<7} {backend:<7} bs {batch:>3} ctx {context:>6} compile {compile_mode}: "
               + (f"{r['ms_per_token']:7.2f} ms/token (eager {r['eager_ms']:.1f}), {r['tok_s']:8.1f} tok/s, "
                  f"{r['frac_of_roofline']:.0%} of roofline, cache {r['cache_bytes'] / 1e9:.2f} GB, "
                  f"capture {r['capture_s']} s" if "error" not in r else r["error"]), flush=True)
+        if "kernels" in r:
+            print(f"  GPU busy {r['kernels']['gpu_us_per_call']:.0f} us in "
+                  f"{r['kernels']['launches_per_call']:.0f} launches per step; top:", flush=True)
+            for t in r["kernels"]["top"]:
+                print(f"    {t['us_per_call']:8.1f} us {t['launches']:5.0f}x  {t['kernel'][:70]}", flush=True)
         save()
     result["prefill"] = []
     for kind, n, chunk in plan.get("prefill", []):
@@ -377,36 +488,28 @@ def run(plan: dict, out: Path) -> dict:
     return result
 
 
-AUTOTUNE = "max-autotune-no-cudagraphs"
 K = 1024
 PLANS = {
     # a few minutes: are the fast paths right, and how far is batch-1 decode from the roofline?
-    "smoke": {"check": True, "decode": [(SLIDING, 1, 4 * K, None, True),
-                                        (SLIDING, 1, 4 * K, "default", False)],
+    "smoke": {"check": True, "decode": [(SLIDING, 1, 4 * K, "default", False, "splitkv", True)],
               "prefill": [(SLIDING, 8 * K, None)]},
-    # decode over 4k..128k at batch 1 and 64 (sliding) / 14 (full) in CUDA graphs, prefill 8k..128k,
-    # and transformers on the same weights
-    "sweep": {"check": True,
-              "decode": [(SLIDING, 1, n, None, True) for n in (4 * K, 16 * K, 32 * K, 128 * K)]
-              + [(FULL, 1, n, None, False) for n in (4 * K, 16 * K, 32 * K, 128 * K)]
-              + [(SLIDING, 64, 32 * K, None, False), (FULL, 12, 32 * K, None, False),
-                 (FULL, 64, 32 * K, None, False)],
-              "prefill": [(k, n, None) for k in (SLIDING, FULL) for n in (8 * K, 32 * K, 128 * K)]
-              + [(SLIDING, 128 * K, 16 * K)]},
-    # batch-1 decode compiled with autotuned matmuls (minutes of compilation)
-    "autotune": {"decode": [(SLIDING, 1, 4 * K, AUTOTUNE, False), (SLIDING, 1, 32 * K, None, False)]},
-    # full-attention decode with the key dimension aligned (capacity rounded up to 64)
-    "aligned": {"decode": [(SLIDING, 1, 4 * K, None, False)]
-                + [(FULL, 1, n, None, False) for n in (4 * K, 16 * K, 32 * K, 128 * K)]},
-    "aligned-batch": {"decode": [(FULL, 14, 32 * K, None, False), (SLIDING, 64, 32 * K, None, False)]},
+    # the engine with its decode kernels, decode side: checks, each projection's rate, sliding decode
+    # compiled over 4k..128k (4k again last, to show the spread), the same and full attention in CUDA
+    # graphs, and the batch the memory buys at 32k
+    "kernel-sweep": {"check": True, "linears": [1, 8 * K],
+                     "decode": [(SLIDING, 1, 4 * K, "default", False, "splitkv", True)]
+                     + [(SLIDING, 1, n, "default", False, "splitkv")
+                        for n in (16 * K, 32 * K, 128 * K, 4 * K)]
+                     + [(kind, 1, n, None, False, "splitkv") for kind in (SLIDING, FULL)
+                        for n in (4 * K, 16 * K, 32 * K, 128 * K)]
+                     + [(SLIDING, 64, 32 * K, None, False, "splitkv"),
+                        (FULL, 14, 32 * K, None, False, "splitkv")]},
+    # the same engine, prefill side, and transformers on the same weights and inputs
+    "kernel-prefill": {"transformers": [4 * K, 16 * K, 32 * K],
+                       "prefill": [(k, n, None) for k in (SLIDING, FULL) for n in (8 * K, 32 * K, 128 * K)]
+                       + [(SLIDING, 128 * K, 16 * K)]},
     # transformers' generate on initialised weights, and the logits comparison
     "transformers": {"transformers": [4 * K, 16 * K, 32 * K], "decode": []},
     # only: our decoder and transformers' on the same weights, logits compared
     "interop": {"transformers": [], "decode": []},
-    # the same steps compiled first (torch.compile fuses the element-wise work between the matmuls),
-    # the batches that did not fit before the prefill was chunked, and transformers on the same weights
-    "compiled": {"check": True, "transformers": [4 * K, 16 * K, 32 * K],
-                 "decode": [(SLIDING, 64, 32 * K, None, False), (FULL, 14, 32 * K, None, False),
-                            (SLIDING, 1, 4 * K, "default", False), (SLIDING, 1, 128 * K, "default", False),
-                            (SLIDING, 64, 32 * K, "default", False)]},
 }

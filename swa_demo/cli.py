@@ -58,7 +58,8 @@ def build_parser() -> Parser:
     b.add_argument("what", nargs="?", default="walkthrough", choices=("walkthrough", "gpu", "plots"),
                    help="walkthrough: CPU timing; gpu: the 7B benchmark; plots: charts of recorded runs")
     b.add_argument("--repeat", type=int, default=20, help="walkthrough: timed repeats")
-    b.add_argument("--plan", default="smoke", help="gpu: smoke or full")
+    b.add_argument("--plan", default="smoke",
+                   help="gpu: smoke, kernel-sweep, kernel-prefill, transformers or interop")
     b.add_argument("--layers", type=int, default=32, help="gpu: decoder layers of the 7B shape")
     b.add_argument("--json", default=None, help="write the figures to this JSON file")
 

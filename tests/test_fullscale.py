@@ -45,3 +45,18 @@ def test_view_shows_recorded_results_without_a_gpu(lang, label):
     assert any(label in i.value for i in at.info)
     at.button[0].click().run()  # measure the medium preset live on this CPU
     assert not at.exception and at.success
+
+
+def test_summary_sets_every_target_beside_the_recorded_figure():
+    from swa_demo.ui.fullscale import _span, _summary_rows
+
+    assert _span([6.224, 6.47], ".2f") == "6.22–6.47" and _span([3.0, 3.001], ".1f") == "3.0"
+    assert gf.median_by([{"c": 1, "y": 5}, {"c": 1, "y": 7}, {"c": 2, "y": 1}], "c", "y") == [(1, 6), (2, 1)]
+    data = gf.load_recorded()
+    compiled = [r for r in data["decode"] if r["kind"] == gf.SLIDING and r["batch"] == 1 and r.get("compile")]
+    fastest = min(r["ms_per_token"] for r in compiled)
+    for lang in ("zh", "en"):
+        rows = [list(r.values()) for r in _summary_rows(data, lang)]
+        assert rows[0][1].startswith(f"{fastest:.2f}")  # the table quotes the recorded runs, not constants
+        targets = [r[2] for r in rows]
+        assert "≥ 400" in targets and len(rows) >= 8

@@ -7,6 +7,7 @@ draws them, and `python -m swa_demo bench plots` writes them to `assets/bench/`.
 from __future__ import annotations
 
 import json
+import statistics
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -41,19 +42,27 @@ TEXT = {
 
 def load_recorded(directory: Path = BENCH_DIR, prefix: str = "h100_") -> dict:
     """Merge the recorded GPU runs: decode/prefill rows, transformers rows, checks, and each run's facts."""
-    merged = {"decode": [], "prefill": [], "transformers": [], "checks": [], "runs": []}
+    merged = {"decode": [], "prefill": [], "transformers": [], "checks": [], "linears": [], "runs": []}
     for path in sorted(directory.glob(f"{prefix}*.json")):
         data = json.loads(path.read_text())
         merged["runs"].append({k: data.get(k) for k in ("device", "torch", "date", "command", "copy_TBps",
                                                         "bf16_mm_TFLOPs", "transformers_version")}
                               | {"file": path.name})
-        for key in ("decode", "prefill", "transformers", "checks"):
+        for key in ("decode", "prefill", "transformers", "checks", "linears"):
             rows = data.get(key)
             if isinstance(rows, list):  # early runs stored transformers' version under "transformers"
                 merged[key] += [r for r in rows if "error" not in r and "superseded_by" not in r]
-        if "interop_bf16" in data:
+        if "superseded_by" not in data.get("interop_bf16", {"superseded_by": ""}):
             merged["interop_bf16"] = data["interop_bf16"]
     return merged
+
+
+def median_by(rows: list[dict], x: str, y: str) -> list[tuple]:
+    """(x, median y) sorted by x: repeated measurements of one point (several runs) become one."""
+    groups: dict = {}
+    for r in rows:
+        groups.setdefault(r[x], []).append(r[y])
+    return [(k, statistics.median(v)) for k, v in sorted(groups.items())]
 
 
 def _layout(fig: go.Figure, title: str, x: str, y: str, log_x: bool = True) -> go.Figure:
@@ -71,21 +80,21 @@ def decode_figure(rows: list[dict], transformers_rows: list[dict], lang: str) ->
     fig = go.Figure()
     for kind, name in ((SLIDING, t["sliding"]), (FULL, t["full"])):
         for compiled in (False, True):
-            pts = sorted((r["context"], r["ms_per_token"]) for r in rows
-                         if r["kind"] == kind and r["batch"] == 1 and bool(r.get("compile")) == compiled)
+            pts = median_by([r for r in rows if r["kind"] == kind and r["batch"] == 1
+                             and bool(r.get("compile")) == compiled], "context", "ms_per_token")
             if pts:
                 fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts],
                                          mode="lines+markers",
                                          name=name + t["compiled" if compiled else "graph"],
                                          line=dict(color=COLORS[kind], dash="solid" if compiled else "dot")))
-    roof = sorted((r["context"], r["roofline_ms"]) for r in rows if r["kind"] == SLIDING and r["batch"] == 1)
+    roof = median_by([r for r in rows if r["kind"] == SLIDING and r["batch"] == 1], "context", "roofline_ms")
     if roof:
         fig.add_trace(go.Scatter(x=[p[0] for p in roof], y=[p[1] for p in roof], mode="lines",
                                  name=t["roof"], line=dict(color="#009E73", dash="dash")))
     if transformers_rows:
-        pts = sorted((r["context"], r["ms_per_token"]) for r in transformers_rows)
-        fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines+markers",
-                                 name=t["tf"], line=dict(color=COLORS["transformers"])))
+        pts = sorted((r["context"], r["ms_per_token"]) for r in transformers_rows)  # every run: it is noisy
+        fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="markers",
+                                 name=t["tf"], marker=dict(color=COLORS["transformers"], size=9)))
     fig.update_yaxes(rangemode="tozero")
     return _layout(fig, t["decode_title"], t["ctx"], t["ms"])
 
@@ -94,7 +103,7 @@ def prefill_figure(rows: list[dict], lang: str) -> go.Figure:
     t = TEXT[lang]
     fig = go.Figure()
     for kind, name in ((SLIDING, t["sliding"]), (FULL, t["full"])):
-        pts = sorted((r["tokens"], r["tok_s"]) for r in rows if r["kind"] == kind and not r.get("chunk"))
+        pts = median_by([r for r in rows if r["kind"] == kind and not r.get("chunk")], "tokens", "tok_s")
         fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines+markers",
                                  name=name, line=dict(color=COLORS[kind])))
     fig.update_yaxes(rangemode="tozero")

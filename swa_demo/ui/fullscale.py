@@ -102,6 +102,11 @@ def _span(values: list[float], fmt: str) -> str:
     return lo if lo == hi else f"{lo}–{hi}"
 
 
+def _change(ratio: float) -> str:
+    """+1.8%, -0.04%: a change too small for one decimal keeps two, so it never reads as −0.0%."""
+    return f"{ratio - 1:+.1%}" if abs(ratio - 1) >= 0.0005 else f"{ratio - 1:+.2%}"
+
+
 def _summary_rows(data: dict, lang: str) -> list[dict]:
     """The issue's targets next to what the recorded runs measured, in the page's language."""
     t = SUMMARY[lang]
@@ -124,7 +129,7 @@ def _summary_rows(data: dict, lang: str) -> list[dict]:
             f"({_span([r['roofline_ms'] for r in fast], '.2f')} ms)", t["t_roof"])
         lo, hi = min(ours), max(ours)
         row(t["flat"].format(lo=lo // 1024, hi=hi // 1024),
-            f"{ours[lo]:.2f} → {ours[hi]:.2f} ms ({ours[hi] / ours[lo] - 1:+.1%})", t["t_flat"])
+            f"{ours[lo]:.2f} → {ours[hi]:.2f} ms ({_change(ours[hi] / ours[lo])})", t["t_flat"])
     for ctx in sorted(tf):
         if ctx in ours:
             ratios = _span([x / ours[ctx] for x in tf[ctx]], ".1f")
@@ -133,7 +138,7 @@ def _summary_rows(data: dict, lang: str) -> list[dict]:
     s8, s128 = pre.get((gf.SLIDING, 8192)), pre.get((gf.SLIDING, 131072))
     f8, f128 = pre.get((gf.FULL, 8192)), pre.get((gf.FULL, 131072))
     if s8 and s128:
-        row(t["pre_s"], f"{s128['tok_s']:.0f} / {s8['tok_s']:.0f} ({s128['tok_s'] / s8['tok_s'] - 1:+.1%})",
+        row(t["pre_s"], f"{s128['tok_s']:.0f} / {s8['tok_s']:.0f} ({_change(s128['tok_s'] / s8['tok_s'])})",
             t["t_pre"])
         row(t["attn"], f"{s8['attn_TFLOPs']:.0f} / {s128['attn_TFLOPs']:.0f}", "≥ 400")
     if f8 and f128:

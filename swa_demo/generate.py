@@ -128,11 +128,11 @@ class GraphedDecode:
     into their storage in place. Capture runs the real next step (same token, same position), so the
     warm-up writes are the ones the first replay writes again. `compile` (a torch.compile mode, e.g.
     "max-autotune-no-cudagraphs") first compiles the step, which fuses the small element-wise kernels
-    between the matmuls.
+    between the matmuls. `backend` defaults to the split-KV decode kernel, the GPU's fast path.
     """
 
     def __init__(self, model: Decoder, caches: list, token: torch.Tensor, pos: torch.Tensor,
-                 compile: str | None = None, backend: str = "eager"):
+                 compile: str | None = None, backend: str = "splitkv"):
         assert token.is_cuda, "CUDA graphs need the model and its caches on a CUDA device"
         assert all(getattr(c, "static", True) or c.policy in ("ring", "sink") for c in caches), \
             "preallocate the growing caches (capacity=...) before capturing a graph"

@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 from .attention import compile_flex
-from .config import FULL, SLIDING, ModelConfig, mistral_7b
+from .config import FULL, SLIDING, ModelConfig, mistral_7b, pattern
 from .generate import GraphedDecode, decode_one_token, make_caches, prefill, reference_logits
 from .model import build
 
@@ -145,6 +145,12 @@ def _check_once(model, reference, g, n, prompt_len, chunk, backend, decode_backe
 
 # ---- decode and prefill timings --------------------------------------------------------------
 
+def layer_kinds(kind: str, n_layers: int) -> list[str]:
+    """Each layer's kind for a row: all `sliding_attention` or all `full_attention`, or a hybrid
+    family's pattern (`gemma2`: 1 sliding : 1 full, `gemma3`: 5 : 1) on the same weights."""
+    return [kind] * n_layers if kind in (SLIDING, FULL) else pattern(kind, n_layers)
+
+
 def roofline_ms(model, kind: str, batch: int, context: int, copy_tbps: float) -> float:
     """Fewest bytes a decode step must read (weights once + each row's KV in reach) over the copy rate.
 
@@ -153,8 +159,9 @@ def roofline_ms(model, kind: str, batch: int, context: int, copy_tbps: float) ->
     """
     cfg = model.cfg
     weights = sum(p.numel() * p.element_size() for p in model.parameters())
-    keys = min(context, cfg.sliding_window) if kind == SLIDING else context
-    kv = cfg.n_layers * 2 * keys * cfg.n_kv_heads * cfg.head_dim * 2 * batch
+    keys = sum(min(context, cfg.sliding_window) if k == SLIDING else context
+               for k in layer_kinds(kind, cfg.n_layers))  # keys read, summed over the layers
+    kv = 2 * keys * cfg.n_kv_heads * cfg.head_dim * 2 * batch
     return (weights + kv) / (copy_tbps * 1e12) * 1e3
 
 
@@ -168,7 +175,7 @@ def bench_decode(model, kind: str, batch: int, context: int, steps: int, compile
     decode reads its whole preallocated cache either way, so the step costs the same.
     """
     cfg = model.cfg
-    model.set_layer_types([kind] * cfg.n_layers)
+    model.set_layer_types(layer_kinds(kind, cfg.n_layers))
     torch.cuda.empty_cache()
     torch.cuda.reset_peak_memory_stats()
     caches = make_caches(model, batch, "ring", capacity=context + steps + 1)
@@ -269,7 +276,8 @@ def bench_linears(model, tokens: int, mm_tflops: float, copy_tbps: float) -> lis
 @torch.no_grad()
 def bench_prefill(model, kind: str, n: int, chunk: int | None) -> dict:
     cfg = model.cfg
-    model.set_layer_types([kind] * cfg.n_layers)
+    kinds = layer_kinds(kind, cfg.n_layers)
+    model.set_layer_types(kinds)
     tok = torch.randint(0, cfg.vocab_size, (1, n), device="cuda")
     pos = torch.arange(n, device="cuda")[None]
 
@@ -283,24 +291,28 @@ def bench_prefill(model, kind: str, n: int, chunk: int | None) -> dict:
     base = torch.cuda.memory_allocated()
     ms = cuda_ms(run, iters=3, warmup=0)
     peak_extra = (torch.cuda.max_memory_allocated() - base) / 1e9
-    w = cfg.sliding_window if kind == SLIDING else n
-    pairs = sum(min(q + 1, w) for q in range(n))  # (query, key) pairs inside the mask
-    attn_flops = 4 * cfg.head_dim * cfg.n_heads * pairs * cfg.n_layers
+
+    def pairs(w: int) -> int:  # (query, key) pairs inside a window of w (w = n: causal)
+        return min(n, w) * (min(n, w) + 1) // 2 + (n - min(n, w)) * w
+
+    flops = {k: 4 * cfg.head_dim * cfg.n_heads * pairs(cfg.sliding_window if k == SLIDING else n)
+             for k in (SLIDING, FULL)}
+    attn_flops = sum(flops[k] for k in kinds)
     linear_flops = 2 * n * sum(p.numel() for name, p in model.named_parameters()
                                if p.dim() == 2 and "embed" not in name and "lm_head" not in name)
-    # attention alone, one layer, through the same backend: its useful TFLOP/s
-    q = torch.randn(1, cfg.n_heads, n, cfg.head_dim, device="cuda", dtype=torch.bfloat16)
-    k = torch.randn(1, cfg.n_kv_heads, n, cfg.head_dim, device="cuda", dtype=torch.bfloat16)
-    from .attention import Flex
+    row = {"kind": kind, "tokens": n, "chunk": chunk, "ms": ms, "tok_s": n / ms * 1e3,
+           "model_TFLOPs": (attn_flops + linear_flops) / ms / 1e9, "peak_extra_GB": peak_extra}
+    if kind in (SLIDING, FULL):  # attention alone, one layer, through the same backend
+        from .attention import Flex
 
-    mask = Flex.make_mask(pos, pos, w if kind == SLIDING else None)
-    # Back-to-back calls, so the host's per-call overhead hides behind the kernel before it.
-    reps = 8
-    attn_ms = cuda_ms(lambda: [Flex.attend(q, k, k, mask) for _ in range(reps)], iters=5) / reps
-    return {"kind": kind, "tokens": n, "chunk": chunk, "ms": ms, "tok_s": n / ms * 1e3,
-            "attn_layer_ms": attn_ms,
-            "attn_TFLOPs": attn_flops / cfg.n_layers / attn_ms / 1e9,
-            "model_TFLOPs": (attn_flops + linear_flops) / ms / 1e9, "peak_extra_GB": peak_extra}
+        q = torch.randn(1, cfg.n_heads, n, cfg.head_dim, device="cuda", dtype=torch.bfloat16)
+        k = torch.randn(1, cfg.n_kv_heads, n, cfg.head_dim, device="cuda", dtype=torch.bfloat16)
+        mask = Flex.make_mask(pos, pos, cfg.sliding_window if kind == SLIDING else None)
+        # Back-to-back calls, so the host's per-call overhead hides behind the kernel before it.
+        reps = 8
+        attn_ms = cuda_ms(lambda: [Flex.attend(q, k, k, mask) for _ in range(reps)], iters=5) / reps
+        row |= {"attn_layer_ms": attn_ms, "attn_TFLOPs": flops[kind] / attn_ms / 1e9}
+    return row
 
 
 # ---- transformers on the same weights --------------------------------------------------------
@@ -481,9 +493,11 @@ def run(plan: dict, out: Path) -> dict:
             r = {"kind": kind, "tokens": n, "chunk": chunk, "error": f"out of memory: {err}"[:160]}
         result["prefill"].append(r)
         print(f"prefill {kind:<17} {n:>6} tokens chunk {chunk}: "
-              + (f"{r['ms']:8.1f} ms, {r['tok_s']:8.0f} tok/s, attention {r['attn_TFLOPs']:.0f} "
-                 f"TFLOP/s ({r['attn_layer_ms']:.2f} ms/layer), model {r['model_TFLOPs']:.0f} TFLOP/s, "
-                 f"peak +{r['peak_extra_GB']:.1f} GB" if "error" not in r else r["error"]), flush=True)
+              + (f"{r['ms']:8.1f} ms, {r['tok_s']:8.0f} tok/s, "
+                 + (f"attention {r['attn_TFLOPs']:.0f} TFLOP/s ({r['attn_layer_ms']:.2f} ms/layer), "
+                    if "attn_TFLOPs" in r else "")
+                 + f"model {r['model_TFLOPs']:.0f} TFLOP/s, peak +{r['peak_extra_GB']:.1f} GB"
+                 if "error" not in r else r["error"]), flush=True)
         save()
     return result
 
@@ -508,6 +522,13 @@ PLANS = {
     "kernel-prefill": {"transformers": [4 * K, 16 * K, 32 * K],
                        "prefill": [(k, n, None) for k in (SLIDING, FULL) for n in (8 * K, 32 * K, 128 * K)]
                        + [(SLIDING, 128 * K, 16 * K)]},
+    # hybrid stacks on the same weights (Gemma 2's 1 : 1 and Gemma 3's 5 : 1 sliding : full), with
+    # all-sliding and all-full rows at 32k from the same run to compare against
+    "hybrid": {"decode": [(fam, 1, n, None, False, "splitkv") for fam in ("gemma2", "gemma3")
+                          for n in (4 * K, 32 * K, 128 * K)]
+               + [(k, 1, 32 * K, None, False, "splitkv") for k in (SLIDING, FULL)]
+               + [("gemma3", 1, 32 * K, "default", False, "splitkv")],
+               "prefill": [(fam, n, None) for fam in ("gemma2", "gemma3") for n in (32 * K, 128 * K)]},
     # transformers' generate on initialised weights, and the logits comparison
     "transformers": {"transformers": [4 * K, 16 * K, 32 * K], "decode": []},
     # only: our decoder and transformers' on the same weights, logits compared

@@ -13,12 +13,16 @@ from pathlib import Path
 import plotly.graph_objects as go
 
 SLIDING, FULL = "sliding_attention", "full_attention"
-COLORS = {SLIDING: "#0072B2", FULL: "#D55E00", "transformers": "#999999"}  # Okabe-Ito, colour-blind safe
+KINDS = (SLIDING, "gemma3", "gemma2", FULL)  # all sliding, then more and more full layers
+COLORS = {SLIDING: "#0072B2", FULL: "#D55E00", "gemma3": "#56B4E9", "gemma2": "#CC79A7",
+          "transformers": "#999999"}  # Okabe-Ito, colour-blind safe
 BENCH_DIR = Path(__file__).resolve().parents[2] / "assets" / "bench"
 
 TEXT = {
     "zh": {"ctx": "上下文长度（token，对数轴）", "ms": "每个 token 的 decode 时间（ms）",
            "sliding": "滑动窗口层（ring，W=4096）", "full": "全注意力层", "compiled": "（编译后）",
+           "gemma2": "混合 1:1（Gemma 2 式）", "gemma3": "混合 5:1（Gemma 3 式）",
+           "short": {SLIDING: "滑动窗口", FULL: "全注意力", "gemma2": "混合 1:1", "gemma3": "混合 5:1"},
            "graph": "（CUDA graph）", "tf": "transformers generate", "tok": "prompt 长度（token）",
            "tps": "prefill 吞吐（token/s）", "gb": "KV Cache（GB）", "batch": "批大小 × 上下文",
            "tokps": "decode 吞吐（token/s）",
@@ -29,6 +33,8 @@ TEXT = {
            "roof": "带宽屋顶线"},
     "en": {"ctx": "context length (tokens, log scale)", "ms": "decode time per token (ms)",
            "sliding": "sliding-window layers (ring, W=4096)", "full": "full-attention layers",
+           "gemma2": "hybrid 1 : 1 (Gemma 2 style)", "gemma3": "hybrid 5 : 1 (Gemma 3 style)",
+           "short": {SLIDING: "sliding", FULL: "full", "gemma2": "hybrid 1:1", "gemma3": "hybrid 5:1"},
            "compiled": " (compiled)", "graph": " (CUDA graph)", "tf": "transformers generate",
            "tok": "prompt length (tokens)", "tps": "prefill throughput (tokens/s)", "gb": "KV cache (GB)",
            "batch": "batch × context", "tokps": "decode throughput (tokens/s)",
@@ -65,6 +71,11 @@ def median_by(rows: list[dict], x: str, y: str) -> list[tuple]:
     return [(k, statistics.median(v)) for k, v in sorted(groups.items())]
 
 
+def kind_name(kind: str, lang: str) -> str:
+    t = TEXT[lang]
+    return {SLIDING: t["sliding"], FULL: t["full"]}.get(kind) or t[kind]
+
+
 def _layout(fig: go.Figure, title: str, x: str, y: str, log_x: bool = True) -> go.Figure:
     fig.update_layout(title=title, xaxis_title=x, yaxis_title=y, template="plotly_white", height=380,
                       legend=dict(orientation="h", y=-0.25), margin=dict(l=60, r=20, t=50, b=40))
@@ -78,7 +89,8 @@ def _layout(fig: go.Figure, title: str, x: str, y: str, log_x: bool = True) -> g
 def decode_figure(rows: list[dict], transformers_rows: list[dict], lang: str) -> go.Figure:
     t = TEXT[lang]
     fig = go.Figure()
-    for kind, name in ((SLIDING, t["sliding"]), (FULL, t["full"])):
+    for kind in KINDS:
+        name = kind_name(kind, lang)
         for compiled in (False, True):
             pts = median_by([r for r in rows if r["kind"] == kind and r["batch"] == 1
                              and bool(r.get("compile")) == compiled], "context", "ms_per_token")
@@ -102,10 +114,11 @@ def decode_figure(rows: list[dict], transformers_rows: list[dict], lang: str) ->
 def prefill_figure(rows: list[dict], lang: str) -> go.Figure:
     t = TEXT[lang]
     fig = go.Figure()
-    for kind, name in ((SLIDING, t["sliding"]), (FULL, t["full"])):
+    for kind in KINDS:
         pts = median_by([r for r in rows if r["kind"] == kind and not r.get("chunk")], "tokens", "tok_s")
-        fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines+markers",
-                                 name=name, line=dict(color=COLORS[kind])))
+        if pts:
+            fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines+markers",
+                                     name=kind_name(kind, lang), line=dict(color=COLORS[kind])))
     fig.update_yaxes(rangemode="tozero")
     return _layout(fig, t["prefill_title"], t["tok"], t["tps"])
 
@@ -113,11 +126,12 @@ def prefill_figure(rows: list[dict], lang: str) -> go.Figure:
 def cache_figure(rows: list[dict], lang: str) -> go.Figure:
     t = TEXT[lang]
     fig = go.Figure()
-    for kind, name in ((SLIDING, t["sliding"]), (FULL, t["full"])):
+    for kind in KINDS:
         pts = sorted({(r["context"], r["cache_bytes"] / 1e9) for r in rows
                       if r["kind"] == kind and r["batch"] == 1})
-        fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines+markers",
-                                 name=name, line=dict(color=COLORS[kind])))
+        if pts:
+            fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines+markers",
+                                     name=kind_name(kind, lang), line=dict(color=COLORS[kind])))
     return _layout(fig, t["cache_title"], t["ctx"], t["gb"])
 
 
@@ -130,7 +144,7 @@ def batch_figure(rows: list[dict], lang: str) -> go.Figure:
             if key not in best or r["tok_s"] > best[key]["tok_s"]:
                 best[key] = r
     bars = sorted(best.values(), key=lambda r: (r["kind"] != FULL, r["batch"]))
-    short = {"zh": {SLIDING: "滑动窗口", FULL: "全注意力"}, "en": {SLIDING: "sliding", FULL: "full"}}[lang]
+    short = t["short"]
     labels = [f"{short[r['kind']]}: {r['batch']} × {r['context'] // 1024}k" for r in bars]
     fig = go.Figure(go.Bar(x=labels, y=[r["tok_s"] for r in bars],
                            marker_color=[COLORS[r["kind"]] for r in bars],

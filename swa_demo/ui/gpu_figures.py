@@ -20,10 +20,10 @@ BENCH_DIR = Path(__file__).resolve().parents[2] / "assets" / "bench"
 
 TEXT = {
     "zh": {"ctx": "上下文长度（token，对数轴）", "ms": "每个 token 的 decode 时间（ms）",
-           "sliding": "滑动窗口层（ring，W=4096）", "full": "全注意力层", "compiled": "（编译后）",
+           "sliding": "滑动窗口层（ring，W=4096）", "full": "全注意力层", "compiled": " · 编译后",
            "gemma2": "混合 1:1（Gemma 2 式）", "gemma3": "混合 5:1（Gemma 3 式）",
            "short": {SLIDING: "滑动窗口", FULL: "全注意力", "gemma2": "混合 1:1", "gemma3": "混合 5:1"},
-           "graph": "（CUDA graph）", "tf": "transformers generate", "tok": "prompt 长度（token）",
+           "graph": " · CUDA graph", "tf": "transformers generate", "tok": "prompt 长度（token）",
            "tps": "prefill 吞吐（token/s）", "gb": "KV Cache（GB）", "batch": "批大小 × 上下文",
            "tokps": "decode 吞吐（token/s）",
            "decode_title": "decode：滑动窗口层的每 token 时间不随上下文增长",
@@ -35,7 +35,7 @@ TEXT = {
            "sliding": "sliding-window layers (ring, W=4096)", "full": "full-attention layers",
            "gemma2": "hybrid 1 : 1 (Gemma 2 style)", "gemma3": "hybrid 5 : 1 (Gemma 3 style)",
            "short": {SLIDING: "sliding", FULL: "full", "gemma2": "hybrid 1:1", "gemma3": "hybrid 5:1"},
-           "compiled": " (compiled)", "graph": " (CUDA graph)", "tf": "transformers generate",
+           "compiled": " · compiled", "graph": " · CUDA graph", "tf": "transformers generate",
            "tok": "prompt length (tokens)", "tps": "prefill throughput (tokens/s)", "gb": "KV cache (GB)",
            "batch": "batch × context", "tokps": "decode throughput (tokens/s)",
            "decode_title": "Decode: per-token time stays flat with sliding layers",
@@ -76,8 +76,8 @@ def kind_name(kind: str, lang: str) -> str:
     return {SLIDING: t["sliding"], FULL: t["full"]}.get(kind) or t[kind]
 
 
-def _layout(fig: go.Figure, title: str, x: str, y: str, log_x: bool = True) -> go.Figure:
-    fig.update_layout(title=title, xaxis_title=x, yaxis_title=y, template="plotly_white", height=380,
+def _layout(fig: go.Figure, title: str, x: str, y: str, log_x: bool = True, height: int = 380) -> go.Figure:
+    fig.update_layout(title=title, xaxis_title=x, yaxis_title=y, template="plotly_white", height=height,
                       legend=dict(orientation="h", y=-0.25), margin=dict(l=60, r=20, t=50, b=40))
     if log_x:  # ticks at the measured lengths, named the way the text names them
         ticks = sorted({x for trace in fig.data for x in (trace.x or ())})
@@ -90,14 +90,13 @@ def decode_figure(rows: list[dict], transformers_rows: list[dict], lang: str) ->
     t = TEXT[lang]
     fig = go.Figure()
     for kind in KINDS:
-        name = kind_name(kind, lang)
         for compiled in (False, True):
             pts = median_by([r for r in rows if r["kind"] == kind and r["batch"] == 1
                              and bool(r.get("compile")) == compiled], "context", "ms_per_token")
             if pts:
                 fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts],
                                          mode="lines+markers",
-                                         name=name + t["compiled" if compiled else "graph"],
+                                         name=t["short"][kind] + t["compiled" if compiled else "graph"],
                                          line=dict(color=COLORS[kind], dash="solid" if compiled else "dot")))
     roof = median_by([r for r in rows if r["kind"] == SLIDING and r["batch"] == 1], "context", "roofline_ms")
     if roof:
@@ -108,7 +107,7 @@ def decode_figure(rows: list[dict], transformers_rows: list[dict], lang: str) ->
         fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="markers",
                                  name=t["tf"], marker=dict(color=COLORS["transformers"], size=9)))
     fig.update_yaxes(rangemode="tozero")
-    return _layout(fig, t["decode_title"], t["ctx"], t["ms"])
+    return _layout(fig, t["decode_title"], t["ctx"], t["ms"], height=460)  # a legend of up to 10 lines
 
 
 def prefill_figure(rows: list[dict], lang: str) -> go.Figure:

@@ -61,3 +61,47 @@ def test_summary_sets_every_target_beside_the_recorded_figure():
         assert rows[0][1].startswith(f"{fastest:.2f}")  # the table quotes the recorded runs, not constants
         targets = [r[2] for r in rows]
         assert "≥ 400" in targets and len(rows) >= 8
+
+
+def test_live_gpu_panel_runs_the_chosen_row_and_explains_failures(monkeypatch):
+    """With CUDA present the tab times the chosen row. The benchmark itself needs a GPU (`bench gpu`
+    checks it there); here it is replaced, so the panel's wiring and its error messages are tested."""
+    import torch
+
+    from swa_demo import bench_gpu
+    from swa_demo.ui import fullscale
+
+    calls = []
+
+    def fake_decode(model, kind, batch, context, steps, compile_mode, real_prefill, backend):
+        calls.append((kind, batch, context, compile_mode, backend))
+        if batch > 100:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+        if compile_mode:
+            raise RuntimeError("triton compilation failed")
+        return {"ms_per_token": 6.5, "tok_s": 153.8}
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(bench_gpu, "bench_decode", fake_decode)
+    monkeypatch.setattr(bench_gpu, "ceilings", lambda: {"copy_TBps": 2.85})
+    monkeypatch.setattr(bench_gpu, "roofline_ms", lambda *args: 5.3)
+    monkeypatch.setattr(fullscale, "_gpu_model", lambda layers: object())
+
+    def page():
+        from swa_demo.ui.fullscale import fullscale_view
+
+        fullscale_view("en")
+
+    at = AppTest.from_function(page, default_timeout=60).run()
+    assert not at.exception and not at.info  # live, so nothing is labelled "recorded"
+    at.selectbox[0].set_value("gemma3").run()
+    at.button[0].click().run()
+    assert calls[-1] == ("gemma3", 1, 32768, None, "splitkv")
+    assert [m.value for m in at.metric] == ["6.50 ms", "154", "82%"]
+    at.number_input[0].set_value(200).run()
+    at.button[0].click().run()
+    assert not at.exception and "Out of GPU memory" in at.error[0].value
+    at.number_input[0].set_value(1).run()
+    at.checkbox[0].check().run()
+    at.button[0].click().run()
+    assert not at.exception and "without compiling first" in at.error[0].value

@@ -28,6 +28,8 @@ TEXT = {
         "compile": "先编译 decode 步（约 1 分钟；之后每 token 快约 30%）",
         "ms": "每 token", "tps": "token/s", "roof": "屋顶线的比例",
         "oom": "显存不足：{msg}。请减小批大小、上下文长度或层数再试。",
+        "failed": "基准运行失败：{msg}。可以取消“先编译”再试，或在命令行运行 "
+                  "`python -m swa_demo bench gpu --plan smoke` 查看完整输出。",
         "cpu_head": "本机实测：medium 预设（CPU）",
         "cpu_intro": "同一引擎的小号配置（4 层、d_model 256、W = 256）。每个点 prefill 上下文的"
                      "最后 W 个 token（滑动层不会读更早的），再计时 10 步 decode。",
@@ -51,6 +53,8 @@ TEXT = {
         "compile": "Compile the decode step first (about a minute; then about 30% faster per token)",
         "ms": "per token", "tps": "tokens/s", "roof": "share of roofline",
         "oom": "Out of GPU memory: {msg}. Lower the batch, the context or the layer count and try again.",
+        "failed": "The benchmark failed: {msg}. Try again without compiling first, or run "
+                  "`python -m swa_demo bench gpu --plan smoke` for the whole output.",
         "cpu_head": "Measured live here: the medium preset (CPU)",
         "cpu_intro": "A small configuration of the same engine (4 layers, d_model 256, W = 256). Each point "
                      "prefills the last W tokens of its context (a sliding layer reads no older ones), then "
@@ -195,11 +199,10 @@ def _recorded_view(lang: str) -> None:
 
 def _live_gpu(lang: str) -> None:
     from .. import bench_gpu
-    from ..config import FULL, SLIDING
 
     st.subheader(_t(lang, "live_gpu"))
     c1, c2, c3, c4 = st.columns(4)
-    kind = c1.selectbox(_t(lang, "kind"), (SLIDING, FULL))
+    kind = c1.selectbox(_t(lang, "kind"), gf.KINDS, format_func=lambda k: gf.kind_name(k, lang))
     context = c2.select_slider(_t(lang, "context"), [4096, 16384, 32768, 65536, 131072], value=32768)
     batch = c3.number_input(_t(lang, "batch"), 1, 256, 1)
     layers = c4.number_input(_t(lang, "layers"), 1, 32, 32)
@@ -224,6 +227,8 @@ def _live_gpu(lang: str) -> None:
     except torch.cuda.OutOfMemoryError as err:
         torch.cuda.empty_cache()
         st.error(_t(lang, "oom", msg=str(err).splitlines()[0][:160]))
+    except Exception as err:  # e.g. a kernel that does not compile on this GPU or torch: keep the page
+        st.error(_t(lang, "failed", msg=f"{type(err).__name__}: {str(err).splitlines()[0][:200]}"))
 
 
 @st.cache_resource(show_spinner=False)

@@ -529,6 +529,11 @@ PLANS = {
                + [(k, 1, 32 * K, None, False, "splitkv") for k in (SLIDING, FULL)]
                + [("gemma3", 1, 32 * K, "default", False, "splitkv")],
                "prefill": [(fam, n, None) for fam in ("gemma2", "gemma3") for n in (32 * K, 128 * K)]},
+    # the compiled step where kernel-sweep only has CUDA graphs: full attention at batch 1, and both
+    # kinds at the batch the memory buys
+    "compiled-rest": {"decode": [(k, b, n, "default", False, "splitkv")
+                                 for k, b, n in ((FULL, 1, 32 * K), (FULL, 1, 128 * K),
+                                                 (SLIDING, 64, 32 * K), (FULL, 14, 32 * K))]},
     # transformers' generate on initialised weights, and the logits comparison
     "transformers": {"transformers": [4 * K, 16 * K, 32 * K], "decode": []},
     # only: our decoder and transformers' on the same weights, logits compared

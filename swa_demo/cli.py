@@ -59,7 +59,8 @@ def build_parser() -> Parser:
                    help="walkthrough: CPU timing; gpu: the 7B benchmark; plots: charts of recorded runs")
     b.add_argument("--repeat", type=int, default=20, help="walkthrough: timed repeats")
     b.add_argument("--plan", default="smoke",
-                   help="gpu: smoke, kernel-sweep, kernel-prefill, hybrid, transformers or interop")
+                   help="gpu: smoke, kernel-sweep, kernel-prefill, hybrid, compiled-rest, "
+                        "transformers or interop")
     b.add_argument("--layers", type=int, default=32, help="gpu: decoder layers of the 7B shape")
     b.add_argument("--json", default=None, help="write the figures to this JSON file")
 

@@ -1,10 +1,11 @@
 """A few rows times a large weight matrix, as one Triton kernel (GPU decode; `model.Linear` calls it).
 
 At batch 1 a projection is a read of its weights: y (M, N) = x (M, K) @ W (N, K)^T with M a handful
-of rows. cuBLAS picks split-K GEMM kernels for the smaller of Mistral's matrices that read them at a
-third of the memory rate (measured on an H100: the 4096 x 4096 output projection at 1.0 TB/s, against
-2.7 TB/s for the FFN's). Here each program owns BLOCK_N output columns and streams their rows of W
-once, over all of K, with the few rows of x padded to 16 for the matrix unit.
+of rows. cuBLAS picks split-K GEMM kernels for the smaller of Mistral's matrices, which read them well
+below the memory rate: on an H100, timed in a CUDA graph through all 32 layers, the 4096 x 4096 output
+projection at 71% of the copy rate and Q/K/V at 84%, where this kernel reaches 81% and 87% (96-101% for
+the FFN's matrices, as cuBLAS does). Each program owns BLOCK_N output columns and streams their rows of
+W once, over all of K, with the few rows of x padded to 16 for the matrix unit.
 """
 
 from __future__ import annotations

@@ -50,8 +50,8 @@ class Linear(nn.Linear):
     `gemv.gemv`, which reads the weights at the memory rate where cuBLAS does not."""
 
     def forward(self, x):
-        if (gemv is not None and x.is_cuda and self.bias is None and x.dtype != torch.float32
-                and x.numel() <= MAX_ROWS * x.shape[-1]):
+        if (gemv is not None and x.is_cuda and self.bias is None
+                and x.dtype in (torch.bfloat16, torch.float16) and x.numel() <= MAX_ROWS * x.shape[-1]):
             return gemv(x, self.weight)
         return F.linear(x, self.weight, self.bias)
 

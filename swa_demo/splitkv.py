@@ -8,8 +8,8 @@ read. Here the keys of each (row, KV head) are cut into slices ("split-KV", as i
                heads that share that KV head, and keeps a running softmax (max m, sum l, weighted sum acc)
     _merge     one program per (row, query head): rescales the slices to a common max and adds them up
 
-The mask is the caller's dense boolean mask (`window.dense_mask`), so the window rule stays in one
-place. Triton is imported here only; nothing on the CPU path needs it.
+The mask is the caller's dense mask (`window.dense_mask`, as bytes), so the window rule stays in one
+place. Only the GPU kernels' modules (this one and `gemv.py`) import Triton; the CPU path never does.
 """
 
 from __future__ import annotations

@@ -36,7 +36,8 @@ T = {
         "read": "从 Layer {l} 的 Cache 中读取：{entries}",
         "attend_one": "{q} 关注 [{keys}]",
         "attend_prefill": "进行 Self-Attention：{pairs}",
-        "weights": "{q} 与 [{ks}] 点积、softmax 得到权重 [{ws}]，对 [{vs}] 加权求和，得到 {out}",
+        "weights": "{q} 与 [{ks}] 点积、softmax 得到权重 [{ws}]{mean}，对 [{vs}] 加权求和，得到 {out}",
+        "mean_heads": "（{h} 个头的平均）",
         "store_all": "将 {kvs} 存入 Layer {l} 的 Cache",
         "store_some": "Cache 只写入 {kvs}；{skipped} 的 KV 已参与本步计算，但环形缓存只有 W={w} 个槽，不再保存",
         "append": "将新计算的 {kv} 追加到 Layer {l} 的 Cache",
@@ -62,7 +63,8 @@ T = {
         "read": "Reads from layer {l}'s cache: {entries}",
         "attend_one": "{q} attends [{keys}]",
         "attend_prefill": "Self-attention: {pairs}",
-        "weights": "{q} · [{ks}], softmax gives weights [{ws}]; the weighted sum of [{vs}] is {out}",
+        "weights": "{q} · [{ks}], softmax gives weights [{ws}]{mean}; the weighted sum of [{vs}] is {out}",
+        "mean_heads": " (the mean of {h} heads)",
         "store_all": "Stores {kvs} in layer {l}'s cache",
         "store_some": "The cache keeps only {kvs}; the KV of {skipped} took part in this step, but the "
                       "ring has W={w} slots and does not keep it",
@@ -120,6 +122,8 @@ def layer_lines(trace: Trace, step: StepTrace, lt: LayerTrace, lang: str) -> lis
         x = toks[0]
         lines.append(t["weights"].format(q=sym("Q", l, x), ks=", ".join(sym("K", l, k) for k in keys),
                                          ws=", ".join(f"{v:.2f}" for v in ws),
+                                         mean=t["mean_heads"].format(h=len(lt.attn_weights))
+                                         if len(lt.attn_weights) > 1 else "",
                                          vs=", ".join(sym("V", l, k) for k in keys),
                                          out=f"Attn_OUT{sym('', l, x)}"))
     lines += _cache_lines(lt, step, label_at, w, lang)

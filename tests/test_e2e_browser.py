@@ -26,6 +26,8 @@ from pathlib import Path
 
 import pytest
 
+from swa_demo.ui.i18n import tr
+
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -173,6 +175,10 @@ def test_first_load_and_decode_D_layer_1_in_both_languages(server, browser):
     page.get_by_text("English", exact=True).click()
     page.wait_for_function("() => document.querySelector('.swa-step .label').innerText === "
                            "'Decode D · Layer 1'", timeout=15_000)
+    # the chosen layer pattern is redrawn in the new language too (a selectbox keeps its old text
+    # unless the page sets it again)
+    shown = page.locator("[data-testid=stSidebar] [data-testid=stSelectbox] input").first.input_value()
+    assert shown == tr("en", "pattern_sliding")
     wait_idle(page)
     assert page.get_by_label("K₁ᴬ/V₁ᴬ: evicted").count() == 1
     assert "lang=en" in page.url

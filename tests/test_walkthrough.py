@@ -127,3 +127,17 @@ def test_narration_speaks_the_seed_style(seed_trace, lang, words):
     for w in words:
         assert w in text
     assert "D attends [C, D]" in narrate(seed_trace, "en")
+
+
+def test_narrated_decode_weights_are_the_mean_over_heads_and_say_so(seed_trace):
+    from swa_demo.narrate import layer_lines
+
+    step = seed_trace.steps[1]  # decode D
+    lt = step.layers[0]
+    heads = lt.attn_weights  # [head][query][key]
+    assert len(heads) == 2 and heads[0][0] != heads[1][0]  # the heads differ, so the mean is news
+    mean = [sum(h[0][j] for h in heads) / len(heads) for j in range(len(lt.attended[0]))]
+    line = next(x for x in layer_lines(seed_trace, step, lt, "en") if "softmax" in x)
+    assert f"[{', '.join(f'{w:.2f}' for w in mean)}] (the mean of 2 heads)" in line
+    zh = next(x for x in layer_lines(seed_trace, step, lt, "zh") if "softmax" in x)
+    assert "（2 个头的平均）" in zh

@@ -27,6 +27,17 @@ log = logging.getLogger(__name__)
 # ---- settings ---------------------------------------------------------------------------------
 
 
+TRANSLATED_CHOICES = ("pattern", "beyond_rf_pattern")  # selectboxes whose options show in the page's language
+
+
+def _redraw_translated_choice(ss) -> None:
+    """After a language change, set each translated selectbox to its own value: a selectbox keeps
+    showing its chosen option in the old language until its value is set from session state."""
+    for key in TRANSLATED_CHOICES:
+        if key in ss:
+            ss[key] = ss[key]
+
+
 def setup() -> str:
     """First run of a session: seed settings plus the link's; then draw the sidebar. Returns the language."""
     ss = st.session_state
@@ -34,7 +45,8 @@ def setup() -> str:
         state.init_session(ss, st.query_params.to_dict())
     ss.setdefault("sinks", state.SEED["sinks"])  # its widget is absent (and its state dropped) unless sink
     with st.sidebar:
-        st.radio(tr("zh", "lang"), LANGS, key="lang", format_func=LANG_NAMES.get, horizontal=True)
+        st.radio(tr("zh", "lang"), LANGS, key="lang", format_func=LANG_NAMES.get, horizontal=True,
+                 on_change=_redraw_translated_choice, args=(ss,))
         lang = ss["lang"]
         st.header(tr(lang, "settings"))
         st.text_input(tr(lang, "prompt"), key="prompt", help=tr(lang, "prompt_help"))

@@ -167,7 +167,7 @@ def roofline_ms(model, kind: str, batch: int, context: int, copy_tbps: float) ->
 
 @torch.no_grad()
 def bench_decode(model, kind: str, batch: int, context: int, steps: int, compile_mode: str | None,
-                 real_prefill: bool, backend: str = "eager", profile: bool = False) -> dict:
+                 real_prefill: bool, backend: str = "splitkv", profile: bool = False) -> dict:
     """Decode time per token with `context` tokens before it.
 
     `real_prefill`: prefill the whole context first. Otherwise only the last W tokens of it are
@@ -460,7 +460,7 @@ def run(plan: dict, out: Path) -> dict:
         save()
     result["decode"] = []
     for kind, batch, context, compile_mode, real, *extra in plan.get("decode", []):
-        backend, profile = (list(extra) + ["eager", False][len(extra):])[:2]
+        backend, profile = (list(extra) + ["splitkv", False][len(extra):])[:2]
         try:
             r = bench_decode(model, kind, batch, context, plan.get("steps", 24), compile_mode, real,
                              backend, profile)

@@ -133,12 +133,12 @@ class KVCache:
         """Write one token per row (k, v: (B, H, 1, D)) at `slot` (B, 1); return what it overwrote.
 
         Every row carries a real token in a decode step (`generate` never pads one), so this is a plain
-        scatter: the fewest kernels on the per-token path.
+        indexed store: the fewest kernels on the per-token path.
         """
         old = self.pos.gather(1, slot)
         rows = torch.arange(slot.shape[0], device=slot.device)[:, None]  # (B, 1)
-        # Indexed assignment: torch.compile turns it into an in-place store of the B new entries
-        # (a scatter_ into a graph input costs a copy of the whole cache in every layer).
+        # Indexed assignment, which torch.compile turns into an in-place store of the B new entries;
+        # with scatter_ the compiled H100 step ran an extra copy kernel for K and for V in every layer.
         self.k[rows, :, slot] = k.transpose(1, 2)  # (B, 1, H, D)
         self.v[rows, :, slot] = v.transpose(1, 2)
         self.pos[rows, slot] = pos

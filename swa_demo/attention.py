@@ -97,17 +97,13 @@ class SplitKV:
     @staticmethod
     def make_mask(q_pos, k_pos, window, sinks=0):
         mask = Sdpa.make_mask(q_pos, k_pos, window, sinks)  # (B, 1, Tq, Tk)
-        # The kernel reads bytes: convert once per step here, not in every layer.
-        return mask.to(torch.uint8) if SplitKV.takes(q_pos) else mask
-
-    @staticmethod
-    def takes(t: torch.Tensor) -> bool:
-        """One query per row, on the GPU: the kernel's case (`t` is q_pos (B, Tq) or q (B, H, Tq, D))."""
-        return t.is_cuda and t.shape[-1 if t.dim() == 2 else 2] == 1
+        # One query per row on the GPU is the kernel's case; it reads bytes: convert once per step here,
+        # not in every layer.
+        return mask.to(torch.uint8) if q_pos.is_cuda and q_pos.shape[1] == 1 else mask
 
     @staticmethod
     def attend(q, k, v, mask):
-        if SplitKV.takes(q):
+        if q.is_cuda and q.shape[2] == 1:  # the same case as make_mask's
             return decode_attention(q, k, v, mask), None
         return Sdpa.attend(q, k, v, mask)
 

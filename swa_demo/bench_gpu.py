@@ -167,12 +167,14 @@ def roofline_ms(model, kind: str, batch: int, context: int, copy_tbps: float) ->
 
 @torch.no_grad()
 def bench_decode(model, kind: str, batch: int, context: int, steps: int, compile_mode: str | None,
-                 real_prefill: bool, backend: str = "splitkv", profile: bool = False) -> dict:
+                 real_prefill: bool, backend: str = "splitkv", profile: bool = False,
+                 copy_tbps: float | None = None) -> dict:
     """Decode time per token with `context` tokens before it.
 
     `real_prefill`: prefill the whole context first. Otherwise only the last W tokens of it are
     prefilled (at their true positions): a sliding layer never reads older ones, and a full layer's
     decode reads its whole preallocated cache either way, so the step costs the same.
+    `copy_tbps` (the measured copy rate) adds the roofline and the share of it the step reaches.
     """
     cfg = model.cfg
     model.set_layer_types(layer_kinds(kind, cfg.n_layers))
@@ -211,6 +213,9 @@ def bench_decode(model, kind: str, batch: int, context: int, steps: int, compile
     row.update({"eager_ms": eager_ms, "ms_per_token": ms, "tok_s": batch * 1e3 / ms,
                 "compile": compile_mode, "backend": backend, "prefilled_tokens": context - first,
                 "prefill_s": prefill_s, "peak_GB": torch.cuda.max_memory_allocated() / 1e9})
+    if copy_tbps:
+        row["roofline_ms"] = roofline_ms(model, kind, batch, context, copy_tbps)
+        row["frac_of_roofline"] = row["roofline_ms"] / ms
     return row
 
 
@@ -463,9 +468,7 @@ def run(plan: dict, out: Path) -> dict:
         backend, profile = (list(extra) + ["splitkv", False][len(extra):])[:2]
         try:
             r = bench_decode(model, kind, batch, context, plan.get("steps", 24), compile_mode, real,
-                             backend, profile)
-            r["roofline_ms"] = roofline_ms(model, kind, batch, context, result["copy_TBps"])
-            r["frac_of_roofline"] = r["roofline_ms"] / r["ms_per_token"]
+                             backend, profile, copy_tbps=result["copy_TBps"])
         except torch.cuda.OutOfMemoryError as err:
             torch.cuda.empty_cache()
             r = {"kind": kind, "batch": batch, "context": context, "compile": compile_mode,

@@ -73,18 +73,17 @@ def test_live_gpu_panel_runs_the_chosen_row_and_explains_failures(monkeypatch):
 
     calls = []
 
-    def fake_decode(model, kind, batch, context, steps, compile_mode, real_prefill, backend):
-        calls.append((kind, batch, context, compile_mode, backend))
+    def fake_decode(model, kind, batch, context, steps, compile_mode, real_prefill, backend, copy_tbps):
+        calls.append((kind, batch, context, compile_mode, backend, copy_tbps))
         if batch > 100:
             raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
         if compile_mode:
             raise RuntimeError("triton compilation failed")
-        return {"ms_per_token": 6.5, "tok_s": 153.8}
+        return {"ms_per_token": 6.5, "tok_s": 153.8, "roofline_ms": 5.3, "frac_of_roofline": 5.3 / 6.5}
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(bench_gpu, "bench_decode", fake_decode)
     monkeypatch.setattr(bench_gpu, "ceilings", lambda: {"copy_TBps": 2.85})
-    monkeypatch.setattr(bench_gpu, "roofline_ms", lambda *args: 5.3)
     monkeypatch.setattr(fullscale, "_gpu_model", lambda layers: object())
 
     def page():
@@ -96,7 +95,7 @@ def test_live_gpu_panel_runs_the_chosen_row_and_explains_failures(monkeypatch):
     assert not at.exception and not at.info  # live, so nothing is labelled "recorded"
     at.selectbox[0].set_value("gemma3").run()
     at.button[0].click().run()
-    assert calls[-1] == ("gemma3", 1, 32768, None, "splitkv")
+    assert calls[-1] == ("gemma3", 1, 32768, None, "splitkv", 2.85)  # the roofline at the measured rate
     assert [m.value for m in at.metric] == ["6.50 ms", "154", "82%"]
     at.number_input[0].set_value(200).run()
     at.button[0].click().run()

@@ -20,8 +20,9 @@ BENCH_DIR = Path(__file__).resolve().parents[2] / "assets" / "bench"
 
 TEXT = {
     "zh": {"ctx": "上下文长度（token，对数轴）", "ms": "每个 token 的 decode 时间（ms）",
-           "sliding": "滑动窗口层（ring，W=4096）", "full": "全注意力层", "compiled": " · 编译后",
-           "gemma2": "混合 1:1（Gemma 2 式）", "gemma3": "混合 5:1（Gemma 3 式）",
+           "names": {SLIDING: "滑动窗口层（ring，W=4096）", FULL: "全注意力层",
+                     "gemma2": "混合 1:1（Gemma 2 式）", "gemma3": "混合 5:1（Gemma 3 式）"},
+           "compiled": " · 编译后",
            "short": {SLIDING: "滑动窗口", FULL: "全注意力", "gemma2": "混合 1:1", "gemma3": "混合 5:1"},
            "graph": " · CUDA graph", "tf": "transformers generate", "tok": "prompt 长度（token）",
            "tps": "prefill 吞吐（token/s）", "gb": "KV Cache（GB）", "batch": "批大小 × 上下文",
@@ -32,8 +33,8 @@ TEXT = {
            "batch_title": "省下的显存换来的批大小（32k 上下文）", "cpu_title": "本机实测（medium 预设，CPU）",
            "roof": "带宽屋顶线"},
     "en": {"ctx": "context length (tokens, log scale)", "ms": "decode time per token (ms)",
-           "sliding": "sliding-window layers (ring, W=4096)", "full": "full-attention layers",
-           "gemma2": "hybrid 1 : 1 (Gemma 2 style)", "gemma3": "hybrid 5 : 1 (Gemma 3 style)",
+           "names": {SLIDING: "sliding-window layers (ring, W=4096)", FULL: "full-attention layers",
+                     "gemma2": "hybrid 1 : 1 (Gemma 2 style)", "gemma3": "hybrid 5 : 1 (Gemma 3 style)"},
            "short": {SLIDING: "sliding", FULL: "full", "gemma2": "hybrid 1:1", "gemma3": "hybrid 5:1"},
            "compiled": " · compiled", "graph": " · CUDA graph", "tf": "transformers generate",
            "tok": "prompt length (tokens)", "tps": "prefill throughput (tokens/s)", "gb": "KV cache (GB)",
@@ -58,8 +59,9 @@ def load_recorded(directory: Path = BENCH_DIR, prefix: str = "h100_") -> dict:
             rows = data.get(key)
             if isinstance(rows, list):  # early runs stored transformers' version under "transformers"
                 merged[key] += [r for r in rows if "error" not in r and "superseded_by" not in r]
-        if "superseded_by" not in data.get("interop_bf16", {"superseded_by": ""}):
-            merged["interop_bf16"] = data["interop_bf16"]
+        interop = data.get("interop_bf16")
+        if interop and "superseded_by" not in interop:
+            merged["interop_bf16"] = interop
     return merged
 
 
@@ -69,11 +71,6 @@ def median_by(rows: list[dict], x: str, y: str) -> list[tuple]:
     for r in rows:
         groups.setdefault(r[x], []).append(r[y])
     return [(k, statistics.median(v)) for k, v in sorted(groups.items())]
-
-
-def kind_name(kind: str, lang: str) -> str:
-    t = TEXT[lang]
-    return {SLIDING: t["sliding"], FULL: t["full"]}.get(kind) or t[kind]
 
 
 def _layout(fig: go.Figure, title: str, x: str, y: str, log_x: bool = True, height: int = 380) -> go.Figure:
@@ -117,7 +114,7 @@ def prefill_figure(rows: list[dict], lang: str) -> go.Figure:
         pts = median_by([r for r in rows if r["kind"] == kind and not r.get("chunk")], "tokens", "tok_s")
         if pts:
             fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines+markers",
-                                     name=kind_name(kind, lang), line=dict(color=COLORS[kind])))
+                                     name=t["names"][kind], line=dict(color=COLORS[kind])))
     fig.update_yaxes(rangemode="tozero")
     return _layout(fig, t["prefill_title"], t["tok"], t["tps"])
 
@@ -130,7 +127,7 @@ def cache_figure(rows: list[dict], lang: str) -> go.Figure:
                       if r["kind"] == kind and r["batch"] == 1})
         if pts:
             fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines+markers",
-                                     name=kind_name(kind, lang), line=dict(color=COLORS[kind])))
+                                     name=t["names"][kind], line=dict(color=COLORS[kind])))
     return _layout(fig, t["cache_title"], t["ctx"], t["gb"])
 
 
@@ -155,8 +152,8 @@ def batch_figure(rows: list[dict], lang: str) -> go.Figure:
 def cpu_figure(rows: list[dict], lang: str) -> go.Figure:
     t = TEXT[lang]
     fig = go.Figure()
-    for kind, name in ((SLIDING, t["sliding"].replace("4096", str(rows[0]["window"]) if rows else "W")),
-                       (FULL, t["full"])):
+    window = str(rows[0]["window"]) if rows else "W"  # the medium preset's, not Mistral's 4096
+    for kind, name in ((SLIDING, t["names"][SLIDING].replace("4096", window)), (FULL, t["names"][FULL])):
         pts = sorted((r["context"], r["ms_per_token"]) for r in rows if r["kind"] == kind)
         fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines+markers",
                                  name=name, line=dict(color=COLORS[kind])))

@@ -62,7 +62,7 @@ def bench_walkthrough(repeat: int = 20, json_path: str | None = None) -> dict:
 def cpu_curves(contexts=(1024, 4096, 16384, 65536), steps: int = 10, progress=None) -> list[dict]:
     """Decode time per token against context on the CPU, `medium` preset, sliding vs full layers.
 
-    The same weights run both ways (`Decoder.set_layer_types`). Each point prefills the last W tokens
+    The same weights run both ways (the caches say which layers slide). Each point prefills the last W tokens
     of its context at their true positions (a sliding layer reads no older ones, and a full layer's
     decode reads its whole preallocated cache either way, so the step costs what it would after a full
     prefill), then times `steps` decode steps. `progress(fraction)` is called after each point.
@@ -76,8 +76,7 @@ def cpu_curves(contexts=(1024, 4096, 16384, 65536), steps: int = 10, progress=No
     rows, total = [], 2 * len(contexts)
     warmup = [(SLIDING, contexts[0], False), (FULL, contexts[0], False)]  # first-call costs stay out
     for kind, n, record in warmup + [(k, n, True) for k in (SLIDING, FULL) for n in contexts]:
-        model.set_layer_types([kind] * cfg.n_layers)
-        caches = make_caches(model, 1, "ring", capacity=n + steps)
+        caches = make_caches(model, 1, "ring", capacity=n + steps, layer_types=[kind] * cfg.n_layers)
         first = max(0, n - cfg.sliding_window)
         tok = torch.randint(0, cfg.vocab_size, (1, n - first))
         nxt = prefill(model, tok, torch.arange(first, n)[None], caches).argmax(-1, keepdim=True)

@@ -1,6 +1,7 @@
 """Full-scale GPU benchmark: the classroom engine on a Mistral-7B-shaped model (random bf16 weights).
 
-What it measures, for sliding vs full attention layers (the same weights, `Decoder.set_layer_types`):
+What it measures, for sliding vs full attention layers (the same weights; the caches say which
+layers slide, see `generate.make_caches`):
 - decode time per token at batch 1 and a large batch, context 4k..128k (CUDA graph, optionally
   compiled first), against the memory roofline: weights + the KV read per token, at the measured copy rate;
 - prefill time, tokens/s and attention TFLOP/s of useful work (pairs inside the window) for 8k..128k;
@@ -177,10 +178,10 @@ def bench_decode(model, kind: str, batch: int, context: int, steps: int, compile
     `copy_tbps` (the measured copy rate) adds the roofline and the share of it the step reaches.
     """
     cfg = model.cfg
-    model.set_layer_types(layer_kinds(kind, cfg.n_layers))
     torch.cuda.empty_cache()
     torch.cuda.reset_peak_memory_stats()
-    caches = make_caches(model, batch, "ring", capacity=context + steps + 1)
+    caches = make_caches(model, batch, "ring", capacity=context + steps + 1,
+                         layer_types=layer_kinds(kind, cfg.n_layers))
     first = 0 if real_prefill else max(0, context - cfg.sliding_window)
     pos = torch.arange(first, context, device="cuda").expand(batch, -1)
     tok = torch.randint(0, cfg.vocab_size, pos.shape, device="cuda")
@@ -282,12 +283,11 @@ def bench_linears(model, tokens: int, mm_tflops: float, copy_tbps: float) -> lis
 def bench_prefill(model, kind: str, n: int, chunk: int | None) -> dict:
     cfg = model.cfg
     kinds = layer_kinds(kind, cfg.n_layers)
-    model.set_layer_types(kinds)
     tok = torch.randint(0, cfg.vocab_size, (1, n), device="cuda")
     pos = torch.arange(n, device="cuda")[None]
 
     def run():
-        caches = make_caches(model, 1, "ring", capacity=n)
+        caches = make_caches(model, 1, "ring", capacity=n, layer_types=kinds)
         prefill(model, tok, pos, caches, chunk, backend="flex")
 
     run()  # compile the flex kernel and the block mask for this shape

@@ -12,29 +12,31 @@ import torch
 
 from .cache import KVCache
 from .config import MAMBA, SLIDING
-from .model import Decoder, dtype_of
+from .model import Decoder, dtype_of, layer_windows
 from .window import NO_POSITION
 
 
 def make_caches(model: Decoder, batch: int, policy: str = "ring", *, sinks: int = 0,
-                capacity: int | None = None) -> list:
+                capacity: int | None = None, layer_types: list[str] | None = None,
+                window: int | None = None) -> list:
     """One cache per layer: sliding layers follow `policy`, full layers keep everything.
 
+    The caches decide how each attention layer runs: `layer_types` and `window` (default: the model's
+    config) may turn the same weights' attention layers sliding or full, or change W, for this run only.
     `capacity` (the longest sequence) preallocates the caches that grow, for static shapes on the GPU.
     """
     cfg = model.cfg
     dtype, device = dtype_of(cfg.dtype), model.embed.weight.device
+    kinds = layer_types or cfg.layer_types
     caches = []
-    for kind in cfg.layer_types:
+    for kind, w in zip(kinds, layer_windows(cfg, kinds, window)):
         if kind == MAMBA:
             from .mamba import SSMState
 
             caches.append(SSMState(cfg, batch, dtype=dtype, device=device))
             continue
-        layer_policy = policy if kind == SLIDING else "full"
-        caches.append(KVCache(layer_policy, batch, cfg.n_kv_heads, cfg.head_dim,
-                              cfg.sliding_window if kind == SLIDING else None, sinks=sinks,
-                              capacity=capacity, dtype=dtype, device=device))
+        caches.append(KVCache(policy if kind == SLIDING else "full", batch, cfg.n_kv_heads, cfg.head_dim,
+                              w, sinks=sinks, capacity=capacity, dtype=dtype, device=device))
     return caches
 
 
@@ -113,11 +115,12 @@ def generate(model: Decoder, prompts: list[list[int]], max_new_tokens: int, *,
 
 
 @torch.no_grad()
-def reference_logits(model: Decoder, tokens: torch.Tensor) -> torch.Tensor:
+def reference_logits(model: Decoder, tokens: torch.Tensor, layer_types: list[str] | None = None,
+                     window: int | None = None) -> torch.Tensor:
     """Logits (B, T, V) of a full recompute with the dense mask and no cache: the ground truth."""
     B, T = tokens.shape
     positions = torch.arange(T, device=tokens.device).expand(B, T)
-    return model(tokens, positions, None)
+    return model(tokens, positions, None, layer_types=layer_types, window=window)
 
 
 

@@ -81,11 +81,13 @@ def apply_rope(x, cos, sin):
 
 
 class Attention(nn.Module):
-    def __init__(self, cfg: ModelConfig, kind: str):
+    """Grouped-query attention. It holds weights only: whether it slides, and over how many keys, comes
+    with each call (the layer's cache, or `ctx.windows` for a recompute without one), so the same weights
+    run as sliding or full attention without being changed."""
+
+    def __init__(self, cfg: ModelConfig):
         super().__init__()
-        self.kind = kind
         self.n_heads, self.n_kv_heads, self.head_dim = cfg.n_heads, cfg.n_kv_heads, cfg.head_dim
-        self.window = cfg.sliding_window if kind == SLIDING else None
         # Q, K and V in one matrix (rows: all query heads, then the KV heads' keys, then their values):
         # one matmul reads x once, and at batch 1 one large read of the weights beats three small ones.
         self.split = [cfg.n_heads * cfg.head_dim] + [cfg.n_kv_heads * cfg.head_dim] * 2
@@ -104,7 +106,8 @@ class Attention(nn.Module):
         before = cache.pos.clone() if (ctx.observer and cache is not None) else None
         if cache is None:  # a full recompute: attention reads exactly this forward's keys
             view_k, view_v, k_pos, evicted = k, v, ctx.positions, None
-            window, sinks, key = self.window, 0, ("nocache", self.window)
+            window, sinks = ctx.windows[layer], 0
+            key = ("nocache", window)
         else:
             view_k, view_v, k_pos, evicted = cache.update(k, v, ctx.positions, ctx.decode)
             window, sinks = cache.window, cache.sinks
@@ -115,9 +118,9 @@ class Attention(nn.Module):
             mask = ctx.masks[key] = ctx.backend.make_mask(ctx.positions, k_pos, window, sinks)
         out, weights = ctx.backend.attend(q, view_k, view_v, mask)  # (B, H, T, D)
         if ctx.observer:
-            ctx.observer.attention(layer=layer, kind=self.kind, q_pos=ctx.positions, k_pos=k_pos,
-                                   mask=mask, weights=weights, before=before, cache=cache,
-                                   evicted=evicted)
+            kind = SLIDING if window is not None else FULL
+            ctx.observer.attention(layer=layer, kind=kind, q_pos=ctx.positions, k_pos=k_pos, mask=mask,
+                                   weights=weights, before=before, cache=cache, evicted=evicted)
         return self.wo(out.transpose(1, 2).reshape(B, T, -1))
 
 
@@ -144,14 +147,13 @@ class FeedForward(nn.Module):
 class Block(nn.Module):
     def __init__(self, cfg: ModelConfig, kind: str):
         super().__init__()
-        self.kind = kind
         self.norm1 = make_norm(cfg)
         if kind == MAMBA:
             from .mamba import MambaMixer
 
             self.mixer = MambaMixer(cfg)
         else:
-            self.mixer = Attention(cfg, kind)
+            self.mixer = Attention(cfg)
         self.norm2 = make_norm(cfg)
         self.ffn = FeedForward(cfg)
 
@@ -163,8 +165,9 @@ class Block(nn.Module):
 class StepContext:
     """What every layer of one forward shares: positions, RoPE tables, masks, backend, observer."""
 
-    def __init__(self, positions, cos, sin, backend, observer, decode):
+    def __init__(self, positions, cos, sin, backend, observer, decode, windows=None):
         self.positions = positions  # (B, T), -1 marks padding
+        self.windows = windows  # each layer's window (None: full) for a recompute without caches
         self.decode = decode  # one real token per row: caches take their in-place decode path
         self.cos, self.sin = cos, sin
         self.backend = backend
@@ -187,20 +190,24 @@ class Decoder(nn.Module):
 
     def forward(self, tokens: torch.Tensor, positions: torch.Tensor, caches: list | None = None,
                 observer=None, last_only: bool = False, backend: str | None = None,
-                decode: bool = False) -> torch.Tensor:
+                decode: bool = False, layer_types: list[str] | None = None,
+                window: int | None = None) -> torch.Tensor:
         """Logits (B, T, V) for `tokens` (B, T) at `positions` (B, T); (B, 1, V) with `last_only`.
 
         `caches[l]` is layer l's cache (`cache.KVCache` or `mamba.SSMState`), updated in place;
         `None` recomputes from scratch with the dense mask (the reference every fast path must match).
         `decode` marks a decode step (T = 1, no padding). `backend` overrides `self.backend` for this
         call (e.g. FlexAttention for a long prefill).
+        `layer_types` and `window` (default: the config's) say which attention layers slide, and over
+        how many keys, in a recompute without caches; with caches, each cache says it (`make_caches`).
         With an observer, attention runs on the eager backend, the one that returns weights.
         """
         assert tokens.shape == positions.shape, f"tokens {tokens.shape} vs positions {positions.shape}"
         backend = get_backend("eager" if observer else backend or self.backend)
         x = self.embed(tokens)  # (B, T, C)
         cos, sin = rope_tables(positions, self.cfg.head_dim, self.cfg.rope_theta, x.dtype)
-        ctx = StepContext(positions, cos, sin, backend, observer, decode)
+        windows = layer_windows(self.cfg, layer_types, window) if caches is None else None
+        ctx = StepContext(positions, cos, sin, backend, observer, decode, windows)
         for i, block in enumerate(self.layers):
             x = block(x, ctx, None if caches is None else caches[i], i)
         if last_only:  # the LM head on one position per row: a 128k prefill never builds (T, V)
@@ -209,17 +216,19 @@ class Decoder(nn.Module):
         return self.lm_head(self.norm(x))
 
 
-    def set_layer_types(self, kinds: list[str]) -> None:
-        """Run the same weights with another attention pattern (sliding <-> full), e.g. to compare them.
 
-        Only attention kinds can be swapped: an SSM layer has other weights.
-        """
-        assert len(kinds) == len(self.layers), f"{len(kinds)} kinds for {len(self.layers)} layers"
-        for block, kind in zip(self.layers, kinds):
-            assert {block.kind, kind} <= {SLIDING, FULL}, f"cannot turn {block.kind} into {kind}"
-            block.kind = block.mixer.kind = kind
-            block.mixer.window = self.cfg.sliding_window if kind == SLIDING else None
-        self.cfg.layer_types = list(kinds)
+
+def layer_windows(cfg: ModelConfig, layer_types: list[str] | None = None,
+                  window: int | None = None) -> list[int | None]:
+    """Each layer's attention window for these kinds (default: the config's): W for a sliding layer,
+    None for a full or mamba one. Attention kinds may differ from the config's (the same weights run
+    as sliding or full attention); a mamba layer stays one, since it has other weights."""
+    kinds = layer_types or cfg.layer_types
+    assert len(kinds) == cfg.n_layers, f"{len(kinds)} layer kinds for {cfg.n_layers} layers"
+    for built, kind in zip(cfg.layer_types, kinds):
+        assert (built == MAMBA) == (kind == MAMBA), f"a {built} layer cannot run as {kind}"
+    w = window or cfg.sliding_window
+    return [w if kind == SLIDING else None for kind in kinds]
 
 
 def build(cfg: ModelConfig, backend: str = "eager", seed: int | None = 0) -> Decoder:

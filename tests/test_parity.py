@@ -107,3 +107,21 @@ def test_backends_agree_with_eager(backend):
     from swa_demo.generate import reference_logits
 
     assert (reference_logits(eager, tokens) - reference_logits(fast, tokens)).abs().max() < 1e-5
+
+
+@pytest.mark.parametrize("kinds", [[FULL, FULL, FULL], [SLIDING, FULL, SLIDING]])
+def test_the_caches_choose_each_layers_kind_and_the_model_is_never_changed(kinds):
+    """One set of weights runs as another pattern (and another W) for one run: the caches carry the
+    kinds, a recompute takes them as arguments, and the shared model's config stays as built."""
+    from swa_demo.generate import make_caches, prefill, reference_logits
+
+    model = random_model(2, layers=3)
+    before = list(model.cfg.layer_types)
+    seq = torch.tensor([rand_seq(12, 4)])
+    ref = reference_logits(model, seq, layer_types=kinds, window=3)
+    caches = make_caches(model, 1, "ring", layer_types=kinds, window=3)
+    assert [c.window for c in caches] == [3 if k == SLIDING else None for k in kinds]
+    got = prefill(model, seq, torch.arange(12)[None], caches)
+    assert (got - ref[:, -1]).abs().max() < 1e-5
+    assert model.cfg.layer_types == before
+    assert (reference_logits(model, seq) - ref).abs().max() > 1e-3  # the pattern really changed

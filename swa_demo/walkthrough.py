@@ -1,8 +1,8 @@
 """The classroom run: validate the settings, load a tiny model, generate with a tracer, return the trace.
 
 The CLI (`python -m swa_demo walkthrough`) and the Streamlit page both call `run`, so they show the
-same computed walkthrough. Every bad setting raises `ConfigError` with a message that says what to
-change.
+same computed walkthrough. Bad settings raise `validate.Invalid`, which lists every problem for each
+front end to word in its language.
 """
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ from dataclasses import dataclass
 
 import torch
 
-from .config import PATTERNS, POLICIES, ConfigError
+from .config import PATTERNS, POLICIES
 from .generate import generate
 from .model import Decoder, dtype_of
-from .tiny import MAX_LAYERS, label, load, parse_prompt
+from .tiny import LETTERS, MAX_LAYERS, label, load, parse_prompt
 from .trace import Trace, Tracer
+from .validate import Invalid, Problem, in_range, one_of
 
 MAX_PROMPT = 32
 MAX_NEW = 32
@@ -34,26 +35,35 @@ class Settings:
     chunk: int | None = None
 
 
-def check(s: Settings) -> list[int]:
-    """Validate every setting; return the prompt's token ids."""
-    ids = parse_prompt(s.prompt)
-    if len(ids) > MAX_PROMPT:
-        raise ConfigError(f"the prompt has {len(ids)} letters; use at most {MAX_PROMPT}")
-    if not 1 <= s.new <= MAX_NEW:
-        raise ConfigError(f"tokens to generate must be between 1 and {MAX_NEW}, got {s.new}")
-    if not 1 <= s.window <= MAX_WINDOW:
-        raise ConfigError(f"the window W must be between 1 and {MAX_WINDOW}, got {s.window}")
-    if not 1 <= s.layers <= MAX_LAYERS:
-        raise ConfigError(f"layers must be between 1 and {MAX_LAYERS}, got {s.layers}")
-    if s.pattern not in PATTERNS:
-        raise ConfigError(f"unknown layer pattern {s.pattern!r}; use one of {', '.join(PATTERNS)}")
-    if s.policy not in POLICIES:
-        raise ConfigError(f"unknown cache policy {s.policy!r}; use one of {', '.join(POLICIES)}")
-    if s.policy == "sink" and not 0 < s.sinks < s.window:
-        raise ConfigError(f"attention sinks S must satisfy 0 < S < W (W = {s.window}), got {s.sinks}")
+def problems(s: Settings) -> list[Problem]:
+    """Everything wrong with these settings, all at once (empty: the engine accepts them)."""
+    out: list[Problem] = []
+    letters = [c for c in s.prompt if c not in " ,"]
+    bad = [c for c in letters if not (c.isascii() and c.upper() in LETTERS)]
+    if bad:
+        out.append(Problem("prompt", "bad_char", {"c": bad[0]}))
+    elif not letters:
+        out.append(Problem("prompt", "empty"))
+    elif len(letters) > MAX_PROMPT:
+        out.append(Problem("prompt", "too_long", {"n": len(letters), "hi": MAX_PROMPT}))
+    out += in_range("new", s.new, 1, MAX_NEW)
+    out += in_range("window", s.window, 1, MAX_WINDOW)
+    out += in_range("layers", s.layers, 1, MAX_LAYERS)
+    out += one_of("pattern", s.pattern, PATTERNS)
+    out += one_of("policy", s.policy, POLICIES)
+    if s.policy == "sink" and not 0 < s.sinks < s.window and not in_range("window", s.window, 1, MAX_WINDOW):
+        out.append(Problem("sinks", "sinks_range", {"v": s.sinks, "w": s.window}))
     if s.chunk is not None and s.chunk < 1:
-        raise ConfigError(f"the prefill chunk must be at least 1 token, got {s.chunk}")
-    return ids
+        out.append(Problem("chunk", "at_least", {"v": s.chunk, "lo": 1}))
+    return out
+
+
+def check(s: Settings) -> list[int]:
+    """Validate every setting (`validate.Invalid` lists each problem); return the prompt's token ids."""
+    found = problems(s)
+    if found:
+        raise Invalid(found)
+    return parse_prompt(s.prompt)
 
 
 def model_for(s: Settings) -> Decoder:

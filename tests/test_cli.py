@@ -34,9 +34,9 @@ def test_walkthrough_json_is_the_trace():
 @pytest.mark.parametrize("args,fragment", [
     (["--prompt", "A1C"], "letters A-Z"),
     (["--prompt", ""], "empty"),
-    (["--window", "0"], "window W"),
+    (["--window", "0"], "--window must be between 1 and 64"),
     (["--layers", "0"], "layers"),
-    (["--new", "100000"], "tokens to generate"),
+    (["--new", "100000"], "--new must be between 1 and 32"),
     (["--new", "x"], "invalid int"),
     (["--policy", "lazy"], "invalid choice"),
     (["--policy", "sink", "--sinks", "2"], "0 < S < W"),

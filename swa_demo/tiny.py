@@ -15,11 +15,12 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from . import paths
 from .config import PATTERNS, ConfigError, seed_tiny
 from .model import Decoder, build
 
 LETTERS = string.ascii_uppercase
-ASSETS = Path(__file__).resolve().parent.parent / "assets" / "tiny"
+ASSETS = paths.ASSETS / "tiny"
 TRAIN_SEED = 1234
 MAX_LAYERS = 6  # the shipped weights cover 1..6 layers of each pattern
 SHIPPED_PATTERNS = tuple(PATTERNS)  # every family ships weights for 1..MAX_LAYERS layers

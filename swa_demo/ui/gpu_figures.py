@@ -12,11 +12,13 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
+from .. import paths
+
 SLIDING, FULL = "sliding_attention", "full_attention"
 KINDS = (SLIDING, "gemma3", "gemma2", FULL)  # all sliding, then more and more full layers
 COLORS = {SLIDING: "#0072B2", FULL: "#D55E00", "gemma3": "#56B4E9", "gemma2": "#CC79A7",
           "transformers": "#999999"}  # Okabe-Ito, colour-blind safe
-BENCH_DIR = Path(__file__).resolve().parents[2] / "assets" / "bench"
+BENCH_DIR = paths.ASSETS / "bench"
 
 TEXT = {
     "zh": {"ctx": "上下文长度（token，对数轴）", "ms": "每个 token 的 decode 时间（ms）",

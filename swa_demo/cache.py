@@ -45,11 +45,17 @@ class KVCache:
 
     def __init__(self, policy: str, batch: int, n_kv_heads: int, head_dim: int,
                  window: int | None, *, sinks: int = 0, capacity: int | None = None,
-                 dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu"):
+                 dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu",
+                 rope: str = "absolute"):
         assert policy in ("full", "mask-only", "seed", "ring", "sink"), f"unknown policy {policy}"
         assert policy == "full" or (window or 0) >= 1, f"policy {policy} needs a window >= 1"
         assert policy != "sink" or 0 < sinks < window, f"sink needs 0 < S < W, got S={sinks}"
+        assert rope in ("absolute", "cache"), f"rope must be absolute or cache, got {rope}"
         self.policy = policy
+        # "absolute": keys are held rotated at their position in the text (Mistral); "cache": held before
+        # RoPE and rotated at their index inside the cache at every step (StreamingLLM), see
+        # `model.rope_by_cache_index`.
+        self.rope = rope
         self.window = None if policy == "full" else window
         self.sinks = sinks if policy == "sink" else 0
         if policy in ("ring", "sink"):

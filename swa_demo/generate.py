@@ -18,12 +18,14 @@ from .window import NO_POSITION
 
 def make_caches(model: Decoder, batch: int, policy: str = "ring", *, sinks: int = 0,
                 capacity: int | None = None, layer_types: list[str] | None = None,
-                window: int | None = None) -> list:
+                window: int | None = None, rope: str = "absolute") -> list:
     """One cache per layer: sliding layers follow `policy`, full layers keep everything.
 
     The caches decide how each attention layer runs: `layer_types` and `window` (default: the model's
     config) may turn the same weights' attention layers sliding or full, or change W, for this run only.
     `capacity` (the longest sequence) preallocates the caches that grow, for static shapes on the GPU.
+    `rope="cache"` keeps keys before RoPE and counts positions inside each cache (StreamingLLM's way;
+    decode steps only), instead of rotating them once at their absolute position.
     """
     cfg = model.cfg
     dtype, device = dtype_of(cfg.dtype), model.embed.weight.device
@@ -36,7 +38,7 @@ def make_caches(model: Decoder, batch: int, policy: str = "ring", *, sinks: int 
             caches.append(SSMState(cfg, batch, dtype=dtype, device=device))
             continue
         caches.append(KVCache(policy if kind == SLIDING else "full", batch, cfg.n_kv_heads, cfg.head_dim,
-                              w, sinks=sinks, capacity=capacity, dtype=dtype, device=device))
+                              w, sinks=sinks, capacity=capacity, dtype=dtype, device=device, rope=rope))
     return caches
 
 

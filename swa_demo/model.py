@@ -100,8 +100,9 @@ class Attention(nn.Module):
         q = q.view(B, T, self.n_heads, self.head_dim).transpose(1, 2)  # (B, H, T, D)
         k = k.view(B, T, self.n_kv_heads, self.head_dim).transpose(1, 2)  # (B, Hkv, T, D)
         v = v.view(B, T, self.n_kv_heads, self.head_dim).transpose(1, 2)
-        # RoPE before caching, at absolute positions (as Mistral does): a cached key never changes.
-        q, k = apply_rope(q, ctx.cos, ctx.sin), apply_rope(k, ctx.cos, ctx.sin)
+        rope_in_cache = cache is not None and cache.rope == "cache"
+        if not rope_in_cache:  # RoPE at absolute positions before caching (Mistral): a held key never changes
+            q, k = apply_rope(q, ctx.cos, ctx.sin), apply_rope(k, ctx.cos, ctx.sin)
 
         before = cache.pos.clone() if (ctx.observer and cache is not None) else None
         if cache is None:  # a full recompute: attention reads exactly this forward's keys
@@ -112,6 +113,8 @@ class Attention(nn.Module):
             view_k, view_v, k_pos, evicted = cache.update(k, v, ctx.positions, ctx.decode)
             window, sinks = cache.window, cache.sinks
             key = (cache.policy, window, sinks)
+            if rope_in_cache:
+                q, view_k = rope_by_cache_index(q, view_k, k_pos, ctx, key)
         # Caches with the same policy see the same positions, so they share one mask per forward.
         mask = ctx.masks.get(key)
         if mask is None:
@@ -122,6 +125,31 @@ class Attention(nn.Module):
             ctx.observer.attention(layer=layer, kind=kind, q_pos=ctx.positions, k_pos=k_pos, mask=mask,
                                    weights=weights, before=before, cache=cache, evicted=evicted)
         return self.wo(out.transpose(1, 2).reshape(B, T, -1))
+
+
+def rope_by_cache_index(q, k, k_pos, ctx: StepContext, key):
+    """StreamingLLM's positions: the cache holds keys before RoPE, and every step rotates each held key
+    at its index inside the cache (sinks 0..S-1, then the window in order) and the query at its own.
+
+    Worked example, sinks S = 4 and W = 8, decoding position 100: the cache holds 0-3 and 97-100; they
+    sit at 0-7 and the query at 7, so a sink is 7 - j away instead of 100 - j, and no position ever
+    passes W - 1, however long the text. Keys inside the window keep their distances to the query;
+    only the sinks move closer. Defined for one query per row (decode), the newest position held.
+    """
+    assert ctx.decode, "positions counted inside the cache need one token per step (decode steps)"
+    cached = ctx.masks.get(("rope", key))
+    if cached is None:
+        valid = k_pos >= 0  # (B, Tk)
+        order = torch.where(valid, k_pos, k_pos.new_full((), 2**62)).argsort(dim=1)
+        index = torch.empty_like(k_pos).scatter_(1, order, torch.arange(k_pos.shape[1], device=k_pos.device)
+                                                 .expand_as(k_pos))
+        index = torch.where(valid, index, 0)
+        q_index = valid.sum(dim=1, keepdim=True) - 1  # (B, 1): the query is the newest key
+        head_dim, theta = q.shape[-1], ctx.rope_theta
+        cached = ctx.masks[("rope", key)] = (rope_tables(index, head_dim, theta, q.dtype),
+                                             rope_tables(q_index, head_dim, theta, q.dtype))
+    (k_cos, k_sin), (q_cos, q_sin) = cached
+    return apply_rope(q, q_cos, q_sin), apply_rope(k, k_cos, k_sin)
 
 
 class FeedForward(nn.Module):
@@ -165,14 +193,15 @@ class Block(nn.Module):
 class StepContext:
     """What every layer of one forward shares: positions, RoPE tables, masks, backend, observer."""
 
-    def __init__(self, positions, cos, sin, backend, observer, decode, windows=None):
+    def __init__(self, positions, cos, sin, backend, observer, decode, windows=None, rope_theta=None):
         self.positions = positions  # (B, T), -1 marks padding
+        self.rope_theta = rope_theta  # for caches that rotate keys at their index inside the cache
         self.windows = windows  # each layer's window (None: full) for a recompute without caches
         self.decode = decode  # one real token per row: caches take their in-place decode path
         self.cos, self.sin = cos, sin
         self.backend = backend
         self.observer = observer
-        self.masks: dict = {}
+        self.masks: dict = {}  # per cache policy: its mask (and index RoPE tables), shared by its layers
 
 
 class Decoder(nn.Module):
@@ -207,7 +236,7 @@ class Decoder(nn.Module):
         x = self.embed(tokens)  # (B, T, C)
         cos, sin = rope_tables(positions, self.cfg.head_dim, self.cfg.rope_theta, x.dtype)
         windows = layer_windows(self.cfg, layer_types, window) if caches is None else None
-        ctx = StepContext(positions, cos, sin, backend, observer, decode, windows)
+        ctx = StepContext(positions, cos, sin, backend, observer, decode, windows, self.cfg.rope_theta)
         for i, block in enumerate(self.layers):
             x = block(x, ctx, None if caches is None else caches[i], i)
         if last_only:  # the LM head on one position per row: a 128k prefill never builds (T, V)

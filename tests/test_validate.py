@@ -8,8 +8,8 @@ from swa_demo.walkthrough import Settings, check, problems
 
 def test_every_problem_of_the_settings_comes_back_at_once():
     found = problems(Settings(prompt="A1", window=0, new=99))
-    assert [(p.field, p.code) for p in found] == [("prompt", "bad_char"), ("new", "range"),
-                                                  ("window", "range")]
+    assert [(p.field, p.code) for p in found] == [("prompt", "bad_char"), ("window", "range"),
+                                                  ("new", "range")]
     with pytest.raises(Invalid) as err:
         check(Settings(prompt="", policy="sink", sinks=2))
     assert [p.code for p in err.value.problems] == ["empty", "sinks_range"]

@@ -14,6 +14,7 @@ Results go to JSON (+ the exact command, device, torch version and date); `bench
 
 from __future__ import annotations
 
+import copy
 import datetime
 import json
 import os
@@ -95,9 +96,15 @@ def check_fast_paths() -> list[dict]:
     against the eager reference run in float32 on the same bf16 weights, ||err|| / ||ref|| < 2e-2.
     The stack mixes sliding and full layers, so both cache kinds go through each path.
     """
-    import copy
+    tf32 = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False  # the float32 checks compare exact float32 matmuls
+    try:
+        return _check_fast_paths()
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = tf32
 
-    torch.backends.cuda.matmul.allow_tf32 = False
+
+def _check_fast_paths() -> list[dict]:
     rows = []
     g = torch.Generator(device="cuda").manual_seed(2)
     for dtype, backend, decode_backend, compile_mode in (
@@ -123,7 +130,6 @@ def check_fast_paths() -> list[dict]:
                        "error": f"{type(err).__name__}: {str(err).splitlines()[0][:200]}"}
             rows.append({"check": label, "trial": trial, "tokens": n, "prompt": prompt_len,
                          "chunk": chunk, **row})
-    torch.backends.cuda.matmul.allow_tf32 = True
     return rows
 
 

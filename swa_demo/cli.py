@@ -189,14 +189,14 @@ def cmd_bench(args) -> int:
     import dataclasses
     from pathlib import Path
 
-    from . import bench_gpu
+    from . import bench_gpu, bench_runs
 
-    if args.plan not in bench_gpu.PLANS:
-        raise ConfigError(f"unknown plan {args.plan!r}; use one of {', '.join(bench_gpu.PLANS)}")
-    plan = dataclasses.replace(bench_gpu.PLANS[args.plan], layers=args.layers)
+    if args.plan not in bench_runs.PLANS:
+        raise ConfigError(f"unknown plan {args.plan!r}; use one of {', '.join(bench_runs.PLANS)}")
+    plan = dataclasses.replace(bench_runs.PLANS[args.plan], layers=args.layers)
     try:
         with _progress(plan.parts, f"bench gpu {args.plan}") as bar:
-            bench_gpu.run(plan, Path(args.json or f"assets/bench/gpu_{args.plan}.json"),
+            bench_runs.run(plan, Path(args.json or f"assets/bench/gpu_{args.plan}.json"),
                           log=lambda line: bar.write(line, file=sys.stdout), advance=bar.update)
     except bench_gpu.GpuError as err:
         raise ConfigError(str(err)) from None

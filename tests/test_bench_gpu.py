@@ -7,8 +7,8 @@ import json
 import pytest
 import torch
 
-from swa_demo import bench_gpu
-from swa_demo.bench_gpu import PLANS, DecodeCase, Plan, PrefillCase
+from swa_demo import bench_gpu, bench_runs
+from swa_demo.bench_runs import PLANS, DecodeCase, Plan, PrefillCase
 from swa_demo.config import FULL, SLIDING, mistral_7b
 from swa_demo.paths import ASSETS
 
@@ -76,10 +76,10 @@ def test_a_run_reports_each_part_once_printed_and_saved(monkeypatch, tmp_path):
     monkeypatch.setattr(bench_gpu, "require_cuda", lambda: None)
     monkeypatch.setattr(bench_gpu, "environment", lambda command: {"device": "test", "command": command})
     monkeypatch.setattr(bench_gpu, "ceilings", lambda: {"copy_TBps": 2.85, "bf16_mm_TFLOPs": 660.0})
-    monkeypatch.setattr(bench_gpu, "compile_flex", lambda: None)
+    monkeypatch.setattr(bench_runs, "compile_flex", lambda: None)
     monkeypatch.setattr(bench_gpu, "check_fast_paths", lambda: [
         {"check": "float32 sdpa", "trial": 0, "max_abs_err": 1e-6, "rel_err": 1e-7, "ok": True}])
-    monkeypatch.setattr(bench_gpu, "build", lambda cfg, seed: torch.nn.Linear(2, 2))
+    monkeypatch.setattr(bench_runs, "build", lambda cfg, seed: torch.nn.Linear(2, 2))
     monkeypatch.setattr(bench_gpu, "bench_decode", lambda model, kind, batch, context, *a, **kw: {
         "kind": kind, "batch": batch, "context": context, "ms_per_token": 6.2, "eager_ms": 30.0,
         "tok_s": 161.0, "frac_of_roofline": 0.85, "cache_bytes": 5e8, "capture_s": 9.0, "roofline_ms": 5.27})
@@ -90,7 +90,7 @@ def test_a_run_reports_each_part_once_printed_and_saved(monkeypatch, tmp_path):
     monkeypatch.setattr(bench_gpu, "bench_prefill", no_memory)
     lines, steps = [], []
     out = tmp_path / "smoke.json"
-    result = bench_gpu.run(PLANS["smoke"], out, log=lines.append, advance=lambda: steps.append(1))
+    result = bench_runs.run(PLANS["smoke"], out, log=lines.append, advance=lambda: steps.append(1))
     assert len(steps) == PLANS["smoke"].parts == 4
     assert json.loads(out.read_text()) == json.loads(json.dumps(result))
     assert {"copy_TBps", "bf16_mm_TFLOPs", "checks", "params", "decode", "prefill", "plan"} <= set(result)

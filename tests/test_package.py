@@ -22,9 +22,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
+    """Built from a copy of the sources: an in-tree build would leave build/ behind, whose stale modules
+    a later build packs too."""
+    src, out = tmp_path_factory.mktemp("src"), tmp_path_factory.mktemp("wheel")
+    junk = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for folder in ("swa_demo", "assets"):
+        shutil.copytree(ROOT / folder, src / folder, ignore=junk)
+    for name in ("pyproject.toml", "README.md", *(p.name for p in ROOT.glob("requirements*.txt"))):
+        shutil.copy(ROOT / name, src / name)
     done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                           "-w", str(out), str(ROOT)], capture_output=True, text=True, timeout=300)
+                           "-w", str(out), str(src)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     (path,) = out.glob("swa_demo-*.whl")
     return path

@@ -144,6 +144,8 @@ def cmd_train(args) -> int:
 def cmd_generate(args) -> int:
     import json
 
+    import torch
+
     from .generate import generate
     from .interop import load_checkpoint
 
@@ -157,8 +159,6 @@ def cmd_generate(args) -> int:
         raise ConfigError(f"--max-new-tokens must be between 1 and 100000, got {args.max_new_tokens}")
     if args.prefill_chunk is not None and args.prefill_chunk < 1:
         raise ConfigError(f"--prefill-chunk must be at least 1, got {args.prefill_chunk}")
-    import torch
-
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError("--device cuda, but this machine has no CUDA GPU; use --device cpu")
     model = load_checkpoint(args.checkpoint, args.dtype, args.device)

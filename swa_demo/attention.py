@@ -108,13 +108,29 @@ class SplitKV:
         return Sdpa.attend(q, k, v, mask)
 
 
+FLEX_RECOMPILE_LIMIT = 64  # one compiled kernel per prompt shape and mask: a sweep makes dozens
+
+
 def compile_flex() -> None:
     """Use the compiled FlexAttention kernel (GPU): eager FlexAttention is a slow reference."""
     from torch.nn.attention.flex_attention import flex_attention
 
     if Flex.compiled is None:
-        torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, 64)
-        Flex.compiled = torch.compile(flex_attention, dynamic=False)  # one tuned kernel per shape
+        compiled = torch.compile(flex_attention, dynamic=False)  # one tuned kernel per shape
+        Flex.compiled = with_recompile_limit(compiled, FLEX_RECOMPILE_LIMIT)
+
+
+def with_recompile_limit(fn, limit: int):
+    """`fn`, run with dynamo's recompile limit raised to at least `limit` for the call only.
+
+    The limit is read when a compiled function is entered (that is when dynamo decides whether to
+    recompile), so raising it around each call is enough; nothing else in the process sees it changed.
+    """
+    def run(*args, **kwargs):
+        with torch._dynamo.config.patch(recompile_limit=max(torch._dynamo.config.recompile_limit, limit)):
+            return fn(*args, **kwargs)
+
+    return run
 
 
 BACKENDS = {b.name: b for b in (Eager, Sdpa, Flex, SplitKV)}

@@ -9,27 +9,25 @@ layers slide, see `generate.make_caches`):
   and transformers' own Mistral on the same weights and inputs.
 Before timing anything it checks every fast path against the eager dense-mask reference on the GPU.
 A decode row can also carry a per-kernel breakdown of one step (torch.profiler sees inside the graph).
-Results go to JSON (+ the exact command, device, torch version and date); `bench_plots` draws them.
+What each run measures is a plan in `bench_runs.py`, which also writes the results to JSON (+ the exact
+command, device, torch version and date); `python -m swa_demo bench plots` draws them.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime
-import json
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import torch
 
-from .attention import compile_flex
-from .config import FULL, SLIDING, ModelConfig, mistral_7b, pattern
+from . import costs
+from .config import FULL, SLIDING, ModelConfig, pattern
+from .costs import KI
 from .generate import GraphedDecode, decode_one_token, make_caches, prefill, reference_logits
 from .model import build
-
-KB = 1024
 
 
 class GpuError(RuntimeError):
@@ -74,7 +72,7 @@ def graph_ms(fn, iters: int = 20) -> float:
 
 def ceilings() -> dict:
     """The two measured ceilings: device copy bandwidth (read + write) and bf16 matmul rate."""
-    src = torch.randn(256 * KB * KB // 2, device="cuda", dtype=torch.bfloat16)  # 256 MiB
+    src = torch.randn(256 * KI * KI // 2, device="cuda", dtype=torch.bfloat16)  # 256 MiB
     dst = torch.empty_like(src)
     ms = cuda_ms(lambda: dst.copy_(src), iters=30)
     a = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
@@ -95,9 +93,15 @@ def check_fast_paths() -> list[dict]:
     against the eager reference run in float32 on the same bf16 weights, ||err|| / ||ref|| < 2e-2.
     The stack mixes sliding and full layers, so both cache kinds go through each path.
     """
-    import copy
+    tf32 = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False  # the float32 checks compare exact float32 matmuls
+    try:
+        return _check_fast_paths()
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = tf32
 
-    torch.backends.cuda.matmul.allow_tf32 = False
+
+def _check_fast_paths() -> list[dict]:
     rows = []
     g = torch.Generator(device="cuda").manual_seed(2)
     for dtype, backend, decode_backend, compile_mode in (
@@ -123,7 +127,6 @@ def check_fast_paths() -> list[dict]:
                        "error": f"{type(err).__name__}: {str(err).splitlines()[0][:200]}"}
             rows.append({"check": label, "trial": trial, "tokens": n, "prompt": prompt_len,
                          "chunk": chunk, **row})
-    torch.backends.cuda.matmul.allow_tf32 = True
     return rows
 
 
@@ -160,9 +163,8 @@ def roofline_ms(model, kind: str, batch: int, context: int, copy_tbps: float) ->
     """
     cfg = model.cfg
     weights = sum(p.numel() * p.element_size() for p in model.parameters())
-    keys = sum(min(context, cfg.sliding_window) if k == SLIDING else context
-               for k in layer_kinds(kind, cfg.n_layers))  # keys read, summed over the layers
-    kv = 2 * keys * cfg.n_kv_heads * cfg.head_dim * 2 * batch
+    shape = costs.Shape.from_config(cfg.replace(layer_types=layer_kinds(kind, cfg.n_layers)))
+    kv = sum(costs.cache_bytes(shape, context).values()) * batch  # each row's keys and values in reach
     return (weights + kv) / (copy_tbps * 1e12) * 1e3
 
 
@@ -297,12 +299,7 @@ def bench_prefill(model, kind: str, n: int, chunk: int | None) -> dict:
     ms = cuda_ms(run, iters=3, warmup=0)
     peak_extra = (torch.cuda.max_memory_allocated() - base) / 1e9
 
-    def pairs(w: int) -> int:  # (query, key) pairs inside a window of w (w = n: causal)
-        return min(n, w) * (min(n, w) + 1) // 2 + (n - min(n, w)) * w
-
-    flops = {k: 4 * cfg.head_dim * cfg.n_heads * pairs(cfg.sliding_window if k == SLIDING else n)
-             for k in (SLIDING, FULL)}
-    attn_flops = sum(flops[k] for k in kinds)
+    attn_flops = sum(attention_flops(cfg, k, n) for k in kinds)
     linear_flops = 2 * n * sum(p.numel() for name, p in model.named_parameters()
                                if p.dim() == 2 and "embed" not in name and "lm_head" not in name)
     row = {"kind": kind, "tokens": n, "chunk": chunk, "ms": ms, "tok_s": n / ms * 1e3,
@@ -316,8 +313,13 @@ def bench_prefill(model, kind: str, n: int, chunk: int | None) -> dict:
         # Back-to-back calls, so the host's per-call overhead hides behind the kernel before it.
         reps = 8
         attn_ms = cuda_ms(lambda: [Flex.attend(q, k, k, mask) for _ in range(reps)], iters=5) / reps
-        row |= {"attn_layer_ms": attn_ms, "attn_TFLOPs": flops[kind] / attn_ms / 1e9}
+        row |= {"attn_layer_ms": attn_ms, "attn_TFLOPs": attention_flops(cfg, kind, n) / attn_ms / 1e9}
     return row
+
+
+def attention_flops(cfg: ModelConfig, kind: str, n: int) -> int:
+    """Useful attention FLOPs of one layer of `kind` over a prompt of `n` tokens (the pairs it keeps)."""
+    return costs.pair_flops(costs.Shape.from_config(cfg)) * costs.prefill_pairs(kind, n, cfg.sliding_window)
 
 
 # ---- transformers on the same weights --------------------------------------------------------
@@ -411,134 +413,3 @@ def environment(command: str) -> dict:
     except ImportError:
         pass
     return info
-
-
-def run(plan: dict, out: Path) -> dict:
-    """Run the parts of the benchmark `plan` names; write `out` after each part (a crash keeps the rest)."""
-    require_cuda()
-    torch.manual_seed(0)
-    result = {**environment("python -m swa_demo " + " ".join(sys.argv[1:])), "plan": plan}
-
-    def save():
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=1))
-
-    result.update(ceilings())
-    print(f"ceilings: copy {result['copy_TBps']:.2f} TB/s, bf16 matmul {result['bf16_mm_TFLOPs']:.0f} "
-          "TFLOP/s", flush=True)
-    save()
-    compile_flex()
-    if plan.get("check"):
-        result["checks"] = check_fast_paths()
-        for r in result["checks"]:
-            print(f"check {r['check']:<62} trial {r['trial']} max|err| {r['max_abs_err']:.2e} "
-                  f"rel {r['rel_err']:.1e} {'ok' if r['ok'] else 'FAIL ' + r.get('error', '')}", flush=True)
-        save()
-    layers = plan.get("layers", 32)
-    if plan.get("transformers") is not None:
-        hf, model = hf_and_ours(layers)
-        result["interop_bf16"] = compare_logits(hf, model)
-        print(f"same weights, ours vs transformers (bf16): {result['interop_bf16']}", flush=True)
-        save()
-        result["transformers"] = bench_transformers(hf, plan["transformers"]) or None
-        for r in result["transformers"] or []:
-            print(f"transformers generate  ctx {r['context']:>6}: {r.get('ms_per_token', 0):7.2f} ms/token "
-                  f"{r.get('error', '')}", flush=True)
-        save()
-        del hf
-        torch.cuda.empty_cache()
-    else:
-        model = build(mistral_7b(n_layers=layers), seed=0)
-    result["params"] = sum(p.numel() for p in model.parameters())
-    result["weights_GB"] = sum(p.numel() * p.element_size() for p in model.parameters()) / 1e9
-    if plan.get("linears"):
-        result["linears"] = [r for n in plan["linears"]
-                             for r in bench_linears(model, n, result["bf16_mm_TFLOPs"], result["copy_TBps"])]
-        for r in result["linears"]:
-            for path in ("cublas", "triton"):
-                if path in r:
-                    t = r[path]
-                    print(f"linear {r['linear']:<8} {r['tokens']:>6} tokens {path:<6}: {t['us']:8.1f} us, "
-                          f"{t['GBps']:6.0f} GB/s ({t['frac_of_copy']:.0%} of copy), {t['TFLOPs']:5.0f} "
-                          f"TFLOP/s ({t['frac_of_matmul']:.0%} of matmul) {t.get('config', '')} "
-                          f"rel err {t.get('rel_err', float('nan')):.1e}", flush=True)
-        save()
-    result["decode"] = []
-    for kind, batch, context, compile_mode, real, *extra in plan.get("decode", []):
-        backend, profile = (list(extra) + ["splitkv", False][len(extra):])[:2]
-        try:
-            r = bench_decode(model, kind, batch, context, plan.get("steps", 24), compile_mode, real,
-                             backend, profile, copy_tbps=result["copy_TBps"])
-        except torch.cuda.OutOfMemoryError as err:
-            torch.cuda.empty_cache()
-            r = {"kind": kind, "batch": batch, "context": context, "compile": compile_mode,
-                 "error": f"out of memory: {str(err).splitlines()[0][:120]}"}
-        except Exception as err:  # a path that fails to compile is a finding: record it, time the rest
-            r = {"kind": kind, "batch": batch, "context": context, "compile": compile_mode,
-                 "backend": backend, "error": f"{type(err).__name__}: {str(err).splitlines()[0][:300]}"}
-        result["decode"].append(r)
-        print(f"decode {kind:<7} {backend:<7} bs {batch:>3} ctx {context:>6} compile {compile_mode}: "
-              + (f"{r['ms_per_token']:7.2f} ms/token (eager {r['eager_ms']:.1f}), {r['tok_s']:8.1f} tok/s, "
-                 f"{r['frac_of_roofline']:.0%} of roofline, cache {r['cache_bytes'] / 1e9:.2f} GB, "
-                 f"capture {r['capture_s']} s" if "error" not in r else r["error"]), flush=True)
-        if "kernels" in r:
-            print(f"  GPU busy {r['kernels']['gpu_us_per_call']:.0f} us in "
-                  f"{r['kernels']['launches_per_call']:.0f} launches per step; top:", flush=True)
-            for t in r["kernels"]["top"]:
-                print(f"    {t['us_per_call']:8.1f} us {t['launches']:5.0f}x  {t['kernel'][:70]}", flush=True)
-        save()
-    result["prefill"] = []
-    for kind, n, chunk in plan.get("prefill", []):
-        try:
-            r = bench_prefill(model, kind, n, chunk)
-        except torch.cuda.OutOfMemoryError as err:
-            torch.cuda.empty_cache()
-            r = {"kind": kind, "tokens": n, "chunk": chunk, "error": f"out of memory: {err}"[:160]}
-        result["prefill"].append(r)
-        print(f"prefill {kind:<17} {n:>6} tokens chunk {chunk}: "
-              + (f"{r['ms']:8.1f} ms, {r['tok_s']:8.0f} tok/s, "
-                 + (f"attention {r['attn_TFLOPs']:.0f} TFLOP/s ({r['attn_layer_ms']:.2f} ms/layer), "
-                    if "attn_TFLOPs" in r else "")
-                 + f"model {r['model_TFLOPs']:.0f} TFLOP/s, peak +{r['peak_extra_GB']:.1f} GB"
-                 if "error" not in r else r["error"]), flush=True)
-        save()
-    return result
-
-
-K = 1024
-PLANS = {
-    # a few minutes: are the fast paths right, and how far is batch-1 decode from the roofline?
-    "smoke": {"check": True, "decode": [(SLIDING, 1, 4 * K, "default", False, "splitkv", True)],
-              "prefill": [(SLIDING, 8 * K, None)]},
-    # the engine with its decode kernels, decode side: checks, each projection's rate, sliding decode
-    # compiled over 4k..128k (4k again last, to show the spread), the same and full attention in CUDA
-    # graphs, and the batch the memory buys at 32k
-    "kernel-sweep": {"check": True, "linears": [1, 8 * K],
-                     "decode": [(SLIDING, 1, 4 * K, "default", False, "splitkv", True)]
-                     + [(SLIDING, 1, n, "default", False, "splitkv")
-                        for n in (16 * K, 32 * K, 128 * K, 4 * K)]
-                     + [(kind, 1, n, None, False, "splitkv") for kind in (SLIDING, FULL)
-                        for n in (4 * K, 16 * K, 32 * K, 128 * K)]
-                     + [(SLIDING, 64, 32 * K, None, False, "splitkv"),
-                        (FULL, 14, 32 * K, None, False, "splitkv")]},
-    # the same engine, prefill side, and transformers on the same weights and inputs
-    "kernel-prefill": {"transformers": [4 * K, 16 * K, 32 * K],
-                       "prefill": [(k, n, None) for k in (SLIDING, FULL) for n in (8 * K, 32 * K, 128 * K)]
-                       + [(SLIDING, 128 * K, 16 * K)]},
-    # hybrid stacks on the same weights (Gemma 2's 1 : 1 and Gemma 3's 5 : 1 sliding : full), with
-    # all-sliding and all-full rows at 32k from the same run to compare against
-    "hybrid": {"decode": [(fam, 1, n, None, False, "splitkv") for fam in ("gemma2", "gemma3")
-                          for n in (4 * K, 32 * K, 128 * K)]
-               + [(k, 1, 32 * K, None, False, "splitkv") for k in (SLIDING, FULL)]
-               + [("gemma3", 1, 32 * K, "default", False, "splitkv")],
-               "prefill": [(fam, n, None) for fam in ("gemma2", "gemma3") for n in (32 * K, 128 * K)]},
-    # the compiled step where kernel-sweep only has CUDA graphs: full attention at batch 1, and both
-    # kinds at the batch the memory buys
-    "compiled-rest": {"decode": [(k, b, n, "default", False, "splitkv")
-                                 for k, b, n in ((FULL, 1, 32 * K), (FULL, 1, 128 * K),
-                                                 (SLIDING, 64, 32 * K), (FULL, 14, 32 * K))]},
-    # transformers' generate on initialised weights, and the logits comparison
-    "transformers": {"transformers": [4 * K, 16 * K, 32 * K], "decode": []},
-    # only: our decoder and transformers' on the same weights, logits compared
-    "interop": {"transformers": [], "decode": []},
-}

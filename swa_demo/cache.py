@@ -16,6 +16,12 @@ Worked example (ring, W = 2, prompt A B C then D E):
     write E (pos 4)       slots [E, D]  evicts C
     logical (unrotated)   [D, E]
 
+What leaves is decided in one place, `KVCache.keeps(pos, q)`: a position stays while the newest query
+`q` (and so every later one) may still read it, `window.allowed(q, pos, W, S)`; `full` and `mask-only`
+keep everything, and `seed` evicts only in a decode step. A ring's slot (`pos % W`) is laid out so that
+a decode write overwrites exactly the one entry `keeps` drops; `tests/test_cache.py` checks, for every
+policy, that each write evicts exactly the held entries `keeps` drops.
+
 Shapes: B batch, H KV heads, N slots, T new tokens, D head dim. Keys and values are (B, H, N, D);
 `pos` is (B, N) with -1 (`NO_POSITION`) in empty slots.
 """
@@ -26,7 +32,7 @@ from typing import NamedTuple
 
 import torch
 
-from .window import NO_POSITION, first_needed
+from .window import NO_POSITION, allowed
 
 
 class CacheView(NamedTuple):
@@ -68,6 +74,27 @@ class KVCache:
         self.fresh = True  # nothing written yet: a first prefill reads only its own keys
         self.static = capacity is not None  # preallocated: decode writes without growing or syncing
 
+    @property
+    def graph_safe(self) -> bool:
+        """Can a captured CUDA graph replay this cache's decode write? Only if the write stays in the
+        same storage: a ring (`ring`, `sink`) always does, `full` and `mask-only` once preallocated.
+        `seed` never does: it appends and compacts, which reallocates, whatever its capacity."""
+        return self.policy in ("ring", "sink") or (self.static and self.policy in ("full", "mask-only"))
+
+    def keeps(self, pos: torch.Tensor, q: torch.Tensor, decode: bool = True) -> torch.Tensor:
+        """Which of the positions `pos` this cache still holds once the newest query is at `q`.
+
+        The one eviction rule, for every policy: a ring (`ring`, `sink`), and `seed` after a decode
+        step, keep what `q` may attend, `window.allowed(q, pos, W, S)` (no later query reads further
+        back); `full` and `mask-only` keep everything; `seed` keeps everything a prefill writes (the
+        walkthrough evicts only when it decodes). `pos` (B, N) and `q` (B, 1) broadcast; -1 is never kept.
+
+        Worked example (W = 2): decoding D (q = 3) keeps C and D, positions 2 and 3.
+        """
+        if self.policy in ("full", "mask-only") or (self.policy == "seed" and not decode):
+            return pos >= 0
+        return allowed(q, pos, self.window, self.sinks)
+
     # ---- what a write does -------------------------------------------------------------------
 
     def update(self, k: torch.Tensor, v: torch.Tensor, pos: torch.Tensor,
@@ -104,11 +131,10 @@ class KVCache:
         else:
             view = CacheView(torch.cat([self.k, k], 2), torch.cat([self.v, v], 2),
                              torch.cat([self.pos, pos], 1), None)
-        # A chunk longer than the ring writes only the entries that survive it: the newest W - S
+        # A chunk longer than the ring writes only the entries its newest query keeps: the newest W - S
         # (plus any sinks). Writing the rest would only overwrite them within the same chunk.
         newest = pos.max(dim=1, keepdim=True).values
-        survives = (pos >= 0) & ((pos < self.sinks) | (pos > newest - (self.window - self.sinks)))
-        b, t = survives.nonzero(as_tuple=True)
+        b, t = self.keeps(pos, newest).nonzero(as_tuple=True)
         slot = self._slot(pos[b, t])
         old = self.pos[b, slot]
         evicted = _ragged(b, old, old >= 0, pos.shape[0])
@@ -139,7 +165,9 @@ class KVCache:
         """Write one token per row (k, v: (B, H, 1, D)) at `slot` (B, 1); return what it overwrote.
 
         Every row carries a real token in a decode step (`generate` never pads one), so this is a plain
-        indexed store: the fewest kernels on the per-token path.
+        indexed store: the fewest kernels on the per-token path. It decides nothing: in a ring the
+        overwritten entry is the one `keeps` drops (the slot layout guarantees it, the tests check it),
+        and evaluating `keeps` here would add kernels to every layer of a CUDA-graphed step.
         """
         old = self.pos.gather(1, slot)
         rows = torch.arange(slot.shape[0], device=slot.device)[:, None]  # (B, 1)
@@ -157,13 +185,7 @@ class KVCache:
         self.v = torch.cat([self.v, v], 2)
         self.pos = torch.cat([self.pos, pos], 1)
         view = CacheView(self.k, self.v, self.pos, None)
-        if decode:
-            q = pos  # (B, 1)
-            cutoff = torch.tensor([first_needed(int(p), self.window) for p in q[:, 0]],
-                                  device=pos.device)[:, None]
-            drop = (self.pos >= 0) & (self.pos < cutoff) & (q >= 0)
-        else:
-            drop = torch.zeros_like(self.pos, dtype=torch.bool)
+        drop = (self.pos >= 0) & ~self.keeps(self.pos, pos.max(dim=1, keepdim=True).values, decode)
         b, n = drop.nonzero(as_tuple=True)
         evicted = _ragged(b, self.pos[b, n], torch.ones_like(b, dtype=torch.bool), pos.shape[0])
         self.pos = torch.where(drop, NO_POSITION, self.pos)
@@ -187,7 +209,8 @@ class KVCache:
         keep = int((self.pos >= 0).sum(1).max()) if self.pos.numel() else 0
         self.pos, self.k, self.v = self.pos[:, :keep], self.k[:, :, :keep], self.v[:, :, :keep]
 
-    # ---- what the classroom inspects -----------------------------------------------------------
+    # ---- the two views of what is held: physical slots, logical order ------------------------------
+    # (the tests and a reader at a prompt use them; the tracer reads the same `pos` row directly)
 
     def slots(self, row: int = 0) -> list[tuple[int, int]]:
         """(slot, position) of every held entry of one batch row, in physical slot order."""

@@ -1,6 +1,7 @@
-"""`python -m swa_demo ...`: walkthrough, train, bench.
+"""`python -m swa_demo ...` (or `swa-demo ...`): walkthrough, train, generate, bench, costs.
 
-Bad input gets one line on stderr and exit code 2, never a traceback.
+Bad input gets one line on stderr and exit code 2, never a traceback. Nothing heavy is imported before
+a command needs it: `costs` never imports torch.
 """
 
 from __future__ import annotations
@@ -8,10 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-import torch
-
 from .config import PATTERNS, POLICIES, ConfigError
-from .tiny import WeightsError
 
 
 class UsageError(Exception):
@@ -86,30 +84,55 @@ def build_parser() -> Parser:
     b.add_argument("--layers", type=int, default=32, help="gpu: decoder layers of the 7B shape")
     b.add_argument("--json", default=None, help="write the figures to this JSON file")
 
-    c = sub.add_parser("costs", help="KV-cache/state bytes and FLOPs against context, at real model shapes")
-    c.add_argument("--preset", default=None, help="one shape (default: all), e.g. mistral-7b, jamba-v0.1")
-    c.add_argument("--context", default="4k,32k,128k,1M",
-                   help="token counts, k = 1024 (default 4k,32k,128k,1M)")
-    c.add_argument("--json", action="store_true", help="print the rows as JSON")
-    c.add_argument("--compare", action="store_true", help="also print seed 004's comparison table (at 128k)")
+    c = sub.add_parser("costs", help="KV-cache/state bytes, weights and FLOPs against context, at real "
+                       "model shapes")
+    c.add_argument("--preset", default=None, help="one preset (default: all of them unless --config is "
+                   "given), e.g. mistral-7b, gemma3-27b, jamba-v0.1")
+    c.add_argument("--config", action="append", default=[], metavar="PATH",
+                   help="a transformers config.json (mistral, llama, qwen2, gemma2, gemma3, phi3, jamba, "
+                        "mixtral); may be given more than once")
+    c.add_argument("--context", default=None, help=f"token counts, k = 1024, M = 1024², at most 1024M "
+                   f"(default {DEFAULT_CONTEXTS}; with --check 100,1000,4k,16k, at most 16k)")
+    c.add_argument("--json", action="store_true", help="print the rows (and comparison, check) as JSON")
+    c.add_argument("--compare", action="store_true", help="also print seed 004's comparison table at each "
+                   "context")
     c.add_argument("--lang", default="zh", choices=("zh", "en"), help="language of the comparison table")
-    c.add_argument("--check", action="store_true", help="also run the engine on the CPU and print "
-                   "measured cache bytes and counted FLOPs next to the analytic ones")
+    c.add_argument("--check", action="store_true", help="also run the engine on this CPU (at the --preset "
+                   "and --config shapes, or two small configs) and compare its cache bytes and FLOPs with "
+                   "the analytic ones; exit 1 if any disagrees")
     return p
+
+
+DEFAULT_CONTEXTS = "4k,32k,128k,1M"
+
+
+def _progress(total: int, desc: str):
+    """A progress bar on stderr (quiet when stderr is not a terminal, so logs and JSON stay clean)."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, file=sys.stderr, disable=None, leave=False, dynamic_ncols=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
-    except (UsageError, ConfigError, WeightsError) as err:
+    except (UsageError, ConfigError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except (MemoryError, torch.OutOfMemoryError) as err:
-        first = str(err).splitlines()[0][:160] if str(err) else "out of memory"
-        print(f"error: {first}; try a shorter prompt, --prefill-chunk, fewer new tokens or a smaller "
-              "batch", file=sys.stderr)
-        return 2
+    except Exception as err:
+        # The error classes of torch and of the tiny models exist only once their modules are imported,
+        # and only then can they be raised: look them up there rather than importing torch for them.
+        tiny, torch = sys.modules.get("swa_demo.tiny"), sys.modules.get("torch")
+        if tiny is not None and isinstance(err, tiny.WeightsError):
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        if isinstance(err, MemoryError) or (torch is not None and isinstance(err, torch.OutOfMemoryError)):
+            first = str(err).splitlines()[0][:160] if str(err) else "out of memory"
+            print(f"error: {first}; try a shorter prompt, --prefill-chunk, fewer new tokens or a smaller "
+                  "batch", file=sys.stderr)
+            return 2
+        raise
 
 
 def cmd_walkthrough(args) -> int:
@@ -136,6 +159,8 @@ def _stage(fraction: float, message: str) -> None:
 
 def cmd_stream(args) -> int:
     import json
+
+    import torch
 
     from . import stream
     from .interop import smollm2
@@ -192,15 +217,20 @@ def cmd_train(args) -> int:
         raise ConfigError(f"layers must be between 1 and {tiny.MAX_LAYERS}, got {args.layers}")
     jobs = ([(n, p) for p in tiny.SHIPPED_PATTERNS for n in range(1, tiny.MAX_LAYERS + 1)]
             if args.all else [(args.layers, args.pattern)])
-    for n, pattern in jobs:
-        model = tiny.train(n, pattern)
-        tiny.save(model, tiny.weights_path(n, pattern))
-        print(f"saved {tiny.weights_path(n, pattern)}")
+    with _progress(len(jobs), "train") as bar:
+        for n, pattern in jobs:
+            bar.set_postfix_str(f"{pattern}-L{n}")
+            model = tiny.train(n, pattern, log=lambda line: bar.write(line, file=sys.stdout))
+            tiny.save(model, tiny.weights_path(n, pattern))
+            bar.write(f"saved {tiny.weights_path(n, pattern)}", file=sys.stdout)
+            bar.update()
     return 0
 
 
 def cmd_generate(args) -> int:
     import json
+
+    import torch
 
     from .generate import generate
     from .interop import load_checkpoint
@@ -242,15 +272,18 @@ def cmd_bench(args) -> int:
         for path in write_charts():
             print(f"wrote {path}")
         return 0
+    import dataclasses
     from pathlib import Path
 
-    from . import bench_gpu
+    from . import bench_gpu, bench_runs
 
-    if args.plan not in bench_gpu.PLANS:
-        raise ConfigError(f"unknown plan {args.plan!r}; use one of {', '.join(bench_gpu.PLANS)}")
+    if args.plan not in bench_runs.PLANS:
+        raise ConfigError(f"unknown plan {args.plan!r}; use one of {', '.join(bench_runs.PLANS)}")
+    plan = dataclasses.replace(bench_runs.PLANS[args.plan], layers=args.layers)
     try:
-        bench_gpu.run({**bench_gpu.PLANS[args.plan], "layers": args.layers},
-                      Path(args.json or f"assets/bench/gpu_{args.plan}.json"))
+        with _progress(plan.parts, f"bench gpu {args.plan}") as bar:
+            bench_runs.run(plan, Path(args.json or f"assets/bench/gpu_{args.plan}.json"),
+                          log=lambda line: bar.write(line, file=sys.stdout), advance=bar.update)
     except bench_gpu.GpuError as err:
         raise ConfigError(str(err)) from None
     return 0
@@ -259,21 +292,34 @@ def cmd_bench(args) -> int:
 def cmd_costs(args) -> int:
     import json
 
-    from . import costs
+    from . import costs, costs_text, hf_config, validate
 
-    contexts = costs.parse_contexts(args.context)
-    names = [costs.shape(args.preset).name] if args.preset else list(costs.SHAPES)
-    rows = costs.table(names, contexts)
-    compare = costs.comparison_markdown(args.lang) if args.compare else None
+    contexts = validate.parse_contexts(args.context) if args.context is not None else None
+    chosen = ([costs.shape(args.preset)] if args.preset else []) + [hf_config.load(p) for p in args.config]
+    table_contexts = contexts or validate.parse_contexts(DEFAULT_CONTEXTS)
+    rows = costs.table(chosen or list(costs.SHAPES.values()), table_contexts)
+    comparisons = [{"context": n, "rows": costs_text.comparison_rows(args.lang, n)}
+                   for n in table_contexts] if args.compare else None
+    checks = None
+    if args.check:  # the one part that imports torch: it runs the engine
+        from . import costs_check
+
+        shapes = chosen or [None]
+        steps = sum(map(len, costs_check.work(contexts)))  # refuses contexts the CPU cannot run first
+        with _progress(steps * len(shapes), "check") as bar:
+            checks = [costs_check.engine_check(s, contexts, progress=bar.update) for s in shapes]
     if args.json:
-        print(json.dumps({"rows": rows, "comparison": compare and costs.comparison_rows(args.lang)},
-                         ensure_ascii=False))
+        print(json.dumps({"rows": rows, "comparison": comparisons, "check": checks}, ensure_ascii=False))
     else:
-        print(costs.format_table(rows))
-        if compare:
-            print("\n" + compare)
-    if args.check:
-        print("\n" + costs.format_check(costs.engine_check()))
+        print(costs_text.format_table(rows))
+        for c in comparisons or []:
+            print("\n" + costs_text.comparison_markdown(args.lang, c["context"]))
+        for c in checks or []:
+            print("\n" + costs_check.format_check(c))
+    if checks and not all(c["ok"] for c in checks):
+        print("error: the engine's cache bytes or FLOPs disagree with the cost model (see the rows marked "
+              "DISAGREES, or \"ok\": false in the JSON)", file=sys.stderr)
+        return 1
     return 0
 
 

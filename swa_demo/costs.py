@@ -1,15 +1,20 @@
-"""What context costs: KV-cache / state bytes and FLOPs against context length, per layer kind.
+"""What context costs: KV-cache / state bytes, FLOPs and weights against context length, per layer kind.
 
-Analytic, at real model shapes (taken from their public `config.json`, named in `SHAPES`), for the three
-layer kinds the engine has:
+The model of costs, analytic and without torch (a `costs` command imports no torch). Real model shapes
+come from their public `config.json` (the presets in `SHAPES`, or any file through `hf_config`). The
+three layer kinds the engine has:
 
     kind      cache after n tokens                     attention pairs, prefill of n    decode at n
     full      n entries of K and V                     n (n + 1) / 2                    n + 1 keys
     sliding   min(n, W) entries (a ring of W)          sum over q of min(q + 1, W)      min(n + 1, W)
     mamba     E (K - 1 + N) numbers, whatever n        none (a scan: linear in n)       none
 
+The mamba state counts the conv's last K - 1 inputs per channel, all the next step needs and what the
+engine's `mamba.SSMState` keeps; transformers' cache keeps K per channel, E more numbers per layer
+(`transformers_conv_extra`).
+
 Counting rules (a multiply-add is 2 FLOPs; these are the engine's own matmuls, so torch's
-`FlopCounterMode` on a CPU run sees exactly the `matmul_only` figures, see `count_flops`):
+`FlopCounterMode` on a CPU run sees exactly the `matmul_only` figures, see `costs_check`):
 
     attention layer, per token      q, k, v, o projections: 2 C (2 H D + 2 Hkv D)
     attention, per (query, key)     4 H D: Q·K for the score, weights·V for the output
@@ -24,6 +29,11 @@ Counting rules (a multiply-add is 2 FLOPs; these are the engine's own matmuls, s
     left out                        norms, RoPE, softmax, residuals, biases: a few element-wise FLOPs
                                     per number, small next to the matmuls
 
+Parameters count every weight of rank 2 or more (embeddings, projections, experts, router, a mamba
+layer's conv kernel and A): a matmul's FLOPs per token are twice its weights. Vectors (norms, biases,
+mamba's D) are left out, under 0.1% of any preset. Active parameters are those one token runs through:
+a mixture of experts counts its top-k experts, not all of them.
+
 `dense=True` counts what a masked dense kernel computes instead of what the mask keeps: the eager
 backend scores every (query, key) pair it is handed, the whole T x T square of a prompt and all W
 slots of a ring, and masks afterwards. FlexAttention skips whole blocks outside the band, so it lands
@@ -36,9 +46,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from .config import FULL, MAMBA, SLIDING, ConfigError, ModelConfig, medium, pattern
+from .config import FULL, MAMBA, SLIDING, ConfigError, ModelConfig, pattern
 
-K = 1024  # "128k" = 131072 tokens, as in the GPU benchmark
+KI = 1024  # tokens in a "k" of context: "128k" = 128 KI = 131072 tokens, as in the GPU benchmark
 KINDS = (FULL, SLIDING, MAMBA)
 SHORT = {FULL: "full", SLIDING: "sliding", MAMBA: "mamba"}
 
@@ -66,6 +76,8 @@ class Shape:
     ssm_expand: int = 2  # E = expand x C
     dt_rank: int | None = None  # R; None: ceil(C / 16), Mamba's "auto"
     bytes_per_value: int = 2  # bfloat16
+    tied_embeddings: bool = False  # the LM head reuses the embedding matrix (Gemma)
+    trained_context: int | None = None  # max_position_embeddings: longer contexts are extrapolated
     note: dict = field(default_factory=dict, compare=False)  # {"zh": ..., "en": ...} one line
 
     @property
@@ -90,23 +102,32 @@ class Shape:
                    d_ff=cfg.d_ff, vocab=cfg.vocab_size, layer_types=tuple(cfg.layer_types),
                    window=cfg.sliding_window, ffn="gated" if cfg.ffn == "swiglu" else "relu",
                    ssm_state=cfg.ssm_state, ssm_conv=cfg.ssm_conv, ssm_expand=cfg.ssm_expand,
-                   bytes_per_value=size)
+                   bytes_per_value=size, tied_embeddings=cfg.tie_embeddings)
 
 
 # ---- real shapes ---------------------------------------------------------------------------------
 
-_MISTRAL = dict(d_model=4096, n_heads=32, n_kv_heads=8, head_dim=128, d_ff=14336, vocab=32000, window=4096)
+_MISTRAL = dict(d_model=4096, n_heads=32, n_kv_heads=8, head_dim=128, d_ff=14336, vocab=32000, window=4096,
+                trained_context=32768)
 _MISTRAL_SRC = ("mistralai/Mistral-7B-v0.1 config.json: hidden_size 4096, num_hidden_layers 32, "
                 "num_attention_heads 32, num_key_value_heads 8, intermediate_size 14336, "
-                "vocab_size 32000, sliding_window 4096 (head_dim = 4096 / 32)")
+                "vocab_size 32000, sliding_window 4096, max_position_embeddings 32768 "
+                "(head_dim = 4096 / 32)")
 _JAMBA_SRC = ("ai21labs/Jamba-v0.1 config.json: hidden_size 4096, num_hidden_layers 32, "
               "num_attention_heads 32, num_key_value_heads 8, intermediate_size 14336, vocab_size 65536, "
               "attn_layer_period 8, attn_layer_offset 4, expert_layer_period 2, expert_layer_offset 1, "
               "num_experts 16, num_experts_per_tok 2, mamba_d_state 16, mamba_d_conv 4, mamba_expand 2, "
-              "mamba_dt_rank 256, sliding_window null")
+              "mamba_dt_rank 256, sliding_window null, max_position_embeddings 262144")
 _JAMBA = dict(d_model=4096, n_heads=32, n_kv_heads=8, head_dim=128, d_ff=14336, vocab=65536,
               moe_layers=tuple(i for i in range(32) if i % 2 == 1), experts=16, experts_per_token=2,
-              ssm_state=16, ssm_conv=4, ssm_expand=2, dt_rank=256)
+              ssm_state=16, ssm_conv=4, ssm_expand=2, dt_rank=256, trained_context=262144)
+_GEMMA3_SRC = ("google/gemma-3-27b-it config.json, text_config: hidden_size 5376, "
+               "num_hidden_layers 62, num_attention_heads 32, num_key_value_heads 16, head_dim 128, "
+               "intermediate_size 21504, sliding_window 1024; transformers' gemma3_text defaults for "
+               "what it leaves out: vocab_size 262208, sliding_window_pattern 6, "
+               "max_position_embeddings 131072, tie_word_embeddings true")
+_GEMMA3 = dict(d_model=5376, n_heads=32, n_kv_heads=16, head_dim=128, d_ff=21504, vocab=262208, window=1024,
+               tied_embeddings=True, trained_context=131072)
 
 SHAPES: dict[str, Shape] = {s.name: s for s in (
     Shape("mistral-7b", _MISTRAL_SRC, layer_types=(SLIDING,) * 32, **_MISTRAL,
@@ -120,19 +141,35 @@ SHAPES: dict[str, Shape] = {s.name: s for s in (
           layer_types=tuple(pattern("gemma2", 32)), **_MISTRAL,
           note={"zh": "同一形状，滑动/全注意力交替（Gemma 2 式）",
                 "en": "the same shape, sliding and full alternating (Gemma 2 style)"}),
+    Shape("llama-2-7b", "meta-llama/Llama-2-7b-hf config.json: hidden_size 4096, num_hidden_layers 32, "
+          "num_attention_heads 32, num_key_value_heads 32, intermediate_size 11008, vocab_size 32000, "
+          "max_position_embeddings 4096 (no sliding window)",
+          d_model=4096, n_heads=32, n_kv_heads=32, head_dim=128, d_ff=11008, vocab=32000,
+          layer_types=(FULL,) * 32, trained_context=4096,
+          note={"zh": "Llama-2-7B：32 层全注意力，没有 GQA（32 个 KV 头）",
+                "en": "Llama-2-7B: 32 full layers, no GQA (32 KV heads)"}),
+    Shape("mixtral-8x7b", "mistralai/Mixtral-8x7B-v0.1 config.json: hidden_size 4096, num_hidden_layers 32, "
+          "num_attention_heads 32, num_key_value_heads 8, intermediate_size 14336, vocab_size 32000, "
+          "num_local_experts 8, num_experts_per_tok 2, sliding_window null, max_position_embeddings 32768",
+          d_model=4096, n_heads=32, n_kv_heads=8, head_dim=128, d_ff=14336, vocab=32000,
+          layer_types=(FULL,) * 32, moe_layers=tuple(range(32)), experts=8, experts_per_token=2,
+          trained_context=32768,
+          note={"zh": "Mixtral 8x7B：32 层全注意力，每层 MoE（8 选 2）",
+                "en": "Mixtral 8x7B: 32 full layers, MoE (2 of 8) in every layer"}),
     Shape("gemma2-9b", "google/gemma-2-9b config.json: hidden_size 3584, num_hidden_layers 42, "
           "num_attention_heads 16, num_key_value_heads 8, head_dim 256, intermediate_size 14336, "
-          "vocab_size 256000, sliding_window 4096, cache_implementation hybrid (even layers slide)",
+          "vocab_size 256000, sliding_window 4096, max_position_embeddings 8192, cache_implementation "
+          "hybrid (even layers slide)",
           d_model=3584, n_heads=16, n_kv_heads=8, head_dim=256, d_ff=14336, vocab=256000, window=4096,
-          layer_types=tuple(pattern("gemma2", 42)),
+          layer_types=tuple(pattern("gemma2", 42)), tied_embeddings=True, trained_context=8192,
           note={"zh": "Gemma 2 9B：42 层，滑动/全注意力交替", "en": "Gemma 2 9B: 42 layers, alternating"}),
-    Shape("gemma3-27b", "google/gemma-3-27b-it config.json, text_config: hidden_size 5376, "
-          "num_hidden_layers 62, num_attention_heads 32, num_key_value_heads 16, head_dim 128, "
-          "intermediate_size 21504, vocab_size 262208, sliding_window 1024, sliding_window_pattern 6",
-          d_model=5376, n_heads=32, n_kv_heads=16, head_dim=128, d_ff=21504, vocab=262208, window=1024,
-          layer_types=tuple(pattern("gemma3", 62)),
+    Shape("gemma3-27b", _GEMMA3_SRC, layer_types=tuple(pattern("gemma3", 62)), **_GEMMA3,
           note={"zh": "Gemma 3 27B：62 层，5 层滑动 (W=1024) : 1 层全注意力",
                 "en": "Gemma 3 27B: 62 layers, 5 sliding (W=1024) : 1 full"}),
+    Shape("gemma3-27b-global", _GEMMA3_SRC + "; every layer global (its report's \"global only\" baseline)",
+          layer_types=(FULL,) * 62, **_GEMMA3,
+          note={"zh": "同一形状，62 层全是全局注意力（Gemma 3 报告中的 global only 基线）",
+                "en": "the same shape, all 62 layers global (the report's \"global only\" baseline)"}),
     Shape("jamba-v0.1", _JAMBA_SRC, layer_types=tuple(FULL if i % 8 == 4 else MAMBA for i in range(32)),
           **_JAMBA, note={"zh": "Jamba：32 层，7 层 Mamba : 1 层全注意力，每隔一层 MoE (16 选 2)",
                           "en": "Jamba: 32 layers, 7 mamba : 1 full, MoE (2 of 16) every other layer"}),
@@ -166,6 +203,12 @@ def layer_cache_bytes(s: Shape, kind: str, n: int) -> int:
     return 2 * s.n_kv_heads * s.head_dim * s.bytes_per_value * kv_entries(kind, n, s.window)
 
 
+def transformers_conv_extra(s: Shape) -> int:
+    """Bytes per sequence that transformers' cache holds beyond `cache_bytes`: it keeps K conv inputs
+    per channel of each mamba layer (`conv_states` (B, E, K)) where K - 1 are all the next step reads."""
+    return s.count(MAMBA) * s.ssm_dims[0] * s.bytes_per_value
+
+
 def prefill_pairs(kind: str, n: int, window: int | None, dense: bool = False) -> int:
     """(query, key) pairs attention scores over a prompt of `n` tokens (0 for a mamba layer)."""
     if kind == MAMBA:
@@ -186,14 +229,23 @@ def decode_keys(kind: str, n: int, window: int | None, dense: bool = False) -> i
     return window if dense else min(n + 1, window)
 
 
-def mixer_token_flops(s: Shape, kind: str, matmul_only: bool = False) -> int:
-    """FLOPs of one layer's token mixer per token, attention pairs aside."""
+def mixer_weights(s: Shape, kind: str) -> int:
+    """Weights of one layer's token mixer: q, k, v, o; or a mamba layer's projections, conv and A."""
     C = s.d_model
     if kind == MAMBA:
         E, N, Kc, R = s.ssm_dims
+        return C * 2 * E + E * Kc + E * (R + 2 * N) + R * E + E * N + E * C
+    return C * (2 * s.n_heads * s.head_dim + 2 * s.n_kv_heads * s.head_dim)
+
+
+def mixer_token_flops(s: Shape, kind: str, matmul_only: bool = False) -> int:
+    """FLOPs of one layer's token mixer per token, attention pairs aside."""
+    if kind == MAMBA:
+        C = s.d_model
+        E, N, Kc, R = s.ssm_dims
         matmul = 2 * C * 2 * E + 2 * E * Kc + 2 * E * (R + 2 * N) + 2 * R * E + 2 * E * N + 2 * E * C
         return matmul if matmul_only else matmul + 6 * E * N
-    return 2 * C * (2 * s.n_heads * s.head_dim + 2 * s.n_kv_heads * s.head_dim)
+    return 2 * mixer_weights(s, kind)  # q, k, v, o: twice their weights
 
 
 def pair_flops(s: Shape) -> int:
@@ -201,14 +253,39 @@ def pair_flops(s: Shape) -> int:
     return 4 * s.n_heads * s.head_dim
 
 
+def expert_weights(s: Shape) -> int:
+    """Weights of one FFN (one expert of a mixture)."""
+    return (3 if s.ffn == "gated" else 2) * s.d_model * s.d_ff
+
+
 def ffn_token_flops(s: Shape, layer: int) -> int:
-    dense = 2 * (3 if s.ffn == "gated" else 2) * s.d_model * s.d_ff
     if layer in s.moe_layers:
-        return s.experts_per_token * dense + 2 * s.d_model * s.experts
-    return dense
+        return s.experts_per_token * 2 * expert_weights(s) + 2 * s.d_model * s.experts
+    return 2 * expert_weights(s)
 
 
 # ---- a whole model -------------------------------------------------------------------------------
+
+def parameters(s: Shape) -> dict[str, int]:
+    """Weights of the whole model, `total` and `active` (what one token runs through)."""
+    embed = s.vocab * s.d_model * (1 if s.tied_embeddings else 2)  # embedding + LM head
+    total = active = embed
+    for i, kind in enumerate(s.layer_types):
+        mixer = mixer_weights(s, kind)
+        if i in s.moe_layers:
+            router = s.d_model * s.experts
+            total += mixer + s.experts * expert_weights(s) + router
+            active += mixer + s.experts_per_token * expert_weights(s) + router
+        else:
+            total += mixer + expert_weights(s)
+            active += mixer + expert_weights(s)
+    return {"total": total, "active": active}
+
+
+def weight_bytes(s: Shape) -> int:
+    """Bytes of all the weights, at the shape's bytes per value: what serving the model must hold."""
+    return parameters(s)["total"] * s.bytes_per_value
+
 
 def cache_bytes(s: Shape, n: int) -> dict[str, int]:
     """Bytes per sequence after `n` tokens, summed over the layers of each kind."""
@@ -246,272 +323,30 @@ def receptive_reach(s: Shape) -> int | None:
     return s.n_layers * (s.window - 1) + 1
 
 
-def table(names: list[str], contexts: list[int]) -> list[dict]:
-    """One row per (preset, context): totals and the split by layer kind."""
+def extrapolated(s: Shape, n: int) -> bool:
+    """Is `n` longer than the context the model was trained for (its `max_position_embeddings`)?
+    The figures still follow the formulas; whether the model still works there is another matter."""
+    return s.trained_context is not None and n > s.trained_context
+
+
+def table(shapes: list[Shape | str], contexts: list[int]) -> list[dict]:
+    """One row per (shape or preset name, context): totals, the split by layer kind, and the weights
+    beside the cache, so that the cache's share of memory can be read off."""
     rows = []
-    for name in names:
-        s = shape(name)
+    for s in shapes:
+        s = shape(s) if isinstance(s, str) else s
+        params, weights = parameters(s), weight_bytes(s)
         for n in contexts:
             cb, dec, pre = cache_bytes(s, n), decode_flops(s, n), prefill_flops(s, n)
-            rows.append({"preset": name, "context": n, "layers": {SHORT[k]: s.count(k) for k in KINDS},
-                         "cache_bytes": sum(cb.values()), "decode_flops": sum(dec.values()),
+            cache = sum(cb.values())
+            rows.append({"preset": s.name, "context": n, "layers": {SHORT[k]: s.count(k) for k in KINDS},
+                         "cache_bytes": cache, "decode_flops": sum(dec.values()),
                          "prefill_flops": sum(pre.values()),
+                         "params": params["total"], "active_params": params["active"],
+                         "weight_bytes": weights, "cache_share": cache / (cache + weights),
+                         "trained_context": s.trained_context, "extrapolated": extrapolated(s, n),
+                         "transformers_conv_extra_bytes": transformers_conv_extra(s),
                          "cache_bytes_by_kind": {SHORT[k]: v for k, v in cb.items()},
                          "decode_flops_by_part": {SHORT.get(k, k): v for k, v in dec.items()},
                          "prefill_flops_by_part": {SHORT.get(k, k): v for k, v in pre.items()}})
     return rows
-
-
-# ---- text ------------------------------------------------------------------------------------------
-
-def parse_contexts(text: str) -> list[int]:
-    """'4k,32k,128k,1M' -> [4096, 32768, 131072, 1048576] (k = 1024, M = 1024²)."""
-    out = []
-    for part in text.split(","):
-        p = part.strip()
-        scale = {"k": K, "m": K * K}.get(p[-1:].lower(), 1)
-        digits = p[:-1] if scale > 1 else p
-        if not digits.isdigit() or int(digits) * scale < 1:
-            raise ConfigError(f"context {part.strip()!r} is not a token count; write e.g. 4k,32k,128k,1M")
-        out.append(int(digits) * scale)
-    return out
-
-
-def fmt_tokens(n: int) -> str:
-    for unit, size in (("M", K * K), ("k", K)):
-        if n >= size and n % size == 0:
-            return f"{n // size}{unit}"
-    return str(n)
-
-
-def fmt_bytes(b: float) -> str:
-    for unit, size in (("GiB", 1024 ** 3), ("MiB", 1024 ** 2), ("KiB", 1024)):
-        if b >= size:
-            return f"{b / size:.3g} {unit}" if b / size < 100 else f"{b / size:,.0f} {unit}"
-    return f"{b:.0f} B"
-
-
-def fmt_flops(f: float) -> str:
-    for unit, size in (("PFLOP", 1e15), ("TFLOP", 1e12), ("GFLOP", 1e9), ("MFLOP", 1e6)):
-        if f >= size:
-            return f"{f / size:.3g} {unit}" if f / size < 1000 else f"{f / size:,.0f} {unit}"
-    return f"{f:.0f} FLOP"
-
-
-def format_table(rows: list[dict]) -> str:
-    """The CLI's plain-text table."""
-    head = ("preset", "layers F/S/M", "context", "KV cache + state", "decode / token", "prefill")
-    body = [(r["preset"], "/".join(str(r["layers"][k]) for k in ("full", "sliding", "mamba")),
-             fmt_tokens(r["context"]), fmt_bytes(r["cache_bytes"]), fmt_flops(r["decode_flops"]),
-             fmt_flops(r["prefill_flops"])) for r in rows]
-    widths = [max(len(x[i]) for x in (head, *body)) for i in range(len(head))]
-    lines = ["  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(x, widths)))
-             for x in (head, *body)]
-    lines.insert(1, "-" * len(lines[0]))
-    lines.append("per sequence, bf16; decode = the token after `context` tokens; prefill = one pass over "
-                 "`context` tokens (mask-useful pairs only; see swa_demo/costs.py for the counting rules)")
-    return "\n".join(lines)
-
-
-COMPARE = {"full": "mistral-7b-full", "swa": "mistral-7b", "hybrid": "jamba-v0.1"}
-
-_T = {
-    "zh": {
-        "head": ["特性", "标准 Full Attention", "Sparse / SWA（如 Mistral）", "Hybrid SSM（如 Jamba）"],
-        "shape": "形状（{n} 上下文）",
-        "flops": "FLOPs（预填充 / 每 token 推理）",
-        "kv": "KV Cache 显存",
-        "recall": "信息回顾能力",
-        "approach": "解决方式",
-        "flops_cell": "{o}：预填充 {pre}；推理 {dec}/token（其中注意力 {att}）",
-        "kv_full": "O(N)，线性增长：{kv}",
-        "kv_swa": "O(W)，固定（环形缓冲 {w} 个位置）：{kv}",
-        "kv_hybrid": "O(1) + 1/{k}·O(N)：{kv} KV（{a}/{l} 层注意力）+ {st} SSM 状态",
-        "recall_full": "完美（全局）：每层都能看到全部 {n} 个 token",
-        "recall_swa": "局部 + 逐层隐式传递：每层 {w} 个，{l} 层后最远 {reach} 个 token",
-        "recall_hybrid": "压缩状态（SSM，{m} 层）+ 稀疏的完美回顾（{a} 层注意力）",
-        "approach_full": "无（基线）",
-        "approach_swa": "截断 / 稀疏化：只存最近的",
-        "approach_hybrid": "压缩 / 混合：压缩历史 + 偶尔回顾",
-        "note": "数字由 swa_demo/costs.py 按真实配置解析计算（bf16，每条序列），其公式已用引擎在 CPU 上的"
-                "实际缓存字节数和 FlopCounterMode 计数逐项核对。",
-    },
-    "en": {
-        "head": ["property", "standard full attention", "sparse / SWA (e.g. Mistral)",
-                 "hybrid SSM (e.g. Jamba)"],
-        "shape": "shape ({n} context)",
-        "flops": "FLOPs (prefill / per decoded token)",
-        "kv": "KV cache memory",
-        "recall": "recall",
-        "approach": "approach",
-        "flops_cell": "{o}: prefill {pre}; decode {dec}/token (attention {att})",
-        "kv_full": "O(N), grows linearly: {kv}",
-        "kv_swa": "O(W), fixed (a ring of {w} positions): {kv}",
-        "kv_hybrid": "O(1) + 1/{k}·O(N): {kv} of KV ({a}/{l} attention layers) + {st} of SSM state",
-        "recall_full": "perfect (global): every layer sees all {n} tokens",
-        "recall_swa": "local + passed on layer by layer: {w} per layer, at most {reach} tokens back "
-                      "after {l} layers",
-        "recall_hybrid": "compressed state (SSM, {m} layers) + sparse exact recall ({a} attention layers)",
-        "approach_full": "none (the baseline)",
-        "approach_swa": "truncate / sparsify: keep only the recent",
-        "approach_hybrid": "compress / mix: compressed history + an occasional look back",
-        "note": "Figures from swa_demo/costs.py at the real configs (bf16, per sequence); its formulas are "
-                "checked against the engine's allocated cache bytes and FlopCounterMode counts on the CPU.",
-    },
-}
-
-
-def comparison_rows(lang: str = "en", context: int = 128 * K) -> list[list[str]]:
-    """Seed 004's summary table, regenerated with figures at `context` tokens. Row 0 is the header."""
-    if lang not in _T:
-        raise ConfigError(f"lang must be zh or en, got {lang!r}")
-    t = _T[lang]
-    full, swa, hyb = (shape(COMPARE[c]) for c in ("full", "swa", "hybrid"))
-
-    def flops_cell(s: Shape, order: str) -> str:
-        dec = decode_flops(s, context)
-        att = pair_flops(s) * sum(decode_keys(k, context, s.window) for k in s.layer_types)
-        return t["flops_cell"].format(o=order, pre=fmt_flops(sum(prefill_flops(s, context).values())),
-                                      dec=fmt_flops(sum(dec.values())), att=fmt_flops(att))
-
-    kv_h = cache_bytes(hyb, context)
-    a, m = hyb.count(FULL) + hyb.count(SLIDING), hyb.count(MAMBA)
-    return [
-        t["head"],
-        [t["shape"].format(n=fmt_tokens(context)), full.name, swa.name, hyb.name],
-        [t["flops"], flops_cell(full, "O(N²)"), flops_cell(swa, "O(N·W)"),
-         flops_cell(hyb, f"O(N) + 1/{hyb.n_layers // a}·O(N²)")],
-        [t["kv"], t["kv_full"].format(kv=fmt_bytes(sum(cache_bytes(full, context).values()))),
-         t["kv_swa"].format(w=swa.window, kv=fmt_bytes(sum(cache_bytes(swa, context).values()))),
-         t["kv_hybrid"].format(k=hyb.n_layers // a, kv=fmt_bytes(kv_h[FULL] + kv_h[SLIDING]), a=a,
-                               l=hyb.n_layers, st=fmt_bytes(kv_h[MAMBA]))],
-        [t["recall"], t["recall_full"].format(n=f"{context:,}"),
-         t["recall_swa"].format(w=swa.window, l=swa.n_layers, reach=f"{receptive_reach(swa):,}"),
-         t["recall_hybrid"].format(m=m, a=a)],
-        [t["approach"], t["approach_full"], t["approach_swa"], t["approach_hybrid"]],
-    ]
-
-
-def comparison_markdown(lang: str = "en", context: int = 128 * K) -> str:
-    rows = comparison_rows(lang, context)
-    lines = ["| " + " | ".join(r) + " |" for r in rows]
-    lines.insert(1, "|" + " --- |" * len(rows[0]))
-    return "\n".join(lines) + "\n\n" + _T[lang]["note"]
-
-
-# ---- measured on the engine (CPU) ---------------------------------------------------------------
-
-def measure_cache_bytes(cfg: ModelConfig, contexts: list[int], policy: str = "ring",
-                        chunk: int = 2048, seed: int = 0) -> list[dict]:
-    """Run the engine (prefill `n - 1` tokens, decode 1) and read what each layer's cache allocated.
-
-    Returns, per context, `allocated` (`nbytes()`) and `held` (entries in use x entry size; a ring
-    allocates all W slots before it fills) per layer. Prefill goes through SDPA in chunks: the cache
-    does not care which backend filled it, and the dense mask of a 16k prompt never exists at once.
-    """
-    import torch
-
-    from .generate import decode_one_token, make_caches, prefill
-    from .model import build
-
-    model = build(cfg, seed=seed)
-    out = []
-    for n in contexts:
-        assert n >= 2, f"a context needs at least 2 tokens (prefill + decode), got {n}"
-        gen = torch.Generator().manual_seed(n)
-        tokens = torch.randint(0, cfg.vocab_size, (1, n), generator=gen)
-        positions = torch.arange(n)[None]
-        caches = make_caches(model, 1, policy)
-        prefill(model, tokens[:, :-1], positions[:, :-1], caches, chunk=chunk, backend="sdpa")
-        decode_one_token(model, tokens[:, -1:], positions[:, -1:], caches)
-        layers = []
-        for kind, c in zip(cfg.layer_types, caches):
-            if kind == MAMBA:
-                held = c.nbytes()
-            else:
-                held = c.held() * 2 * c.k.shape[1] * c.k.shape[3] * c.k.element_size()
-            layers.append({"kind": kind, "allocated": c.nbytes(), "held": held})
-        out.append({"context": n, "layers": layers})
-    return out
-
-
-def count_flops(cfg: ModelConfig, prompt: int, decode: int = 1, policy: str = "ring",
-                seed: int = 0) -> dict:
-    """FLOPs `FlopCounterMode` counts for a one-shot prefill of `prompt` tokens, then each decode step.
-
-    Eager attention (matmul + masked softmax), so it counts the dense pairs: compare with `dense=True,
-    matmul_only=True`.
-    """
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
-
-    from .generate import decode_one_token, make_caches, prefill
-    from .model import build
-
-    model = build(cfg, seed=seed)
-    gen = torch.Generator().manual_seed(prompt)
-    tokens = torch.randint(0, cfg.vocab_size, (1, prompt + decode), generator=gen)
-    positions = torch.arange(prompt + decode)[None]
-    caches = make_caches(model, 1, policy)
-    with FlopCounterMode(display=False) as fc:
-        prefill(model, tokens[:, :prompt], positions[:, :prompt], caches, backend="eager")
-    counted = {"prefill": fc.get_total_flops(), "decode": []}
-    for i in range(prompt, prompt + decode):
-        with FlopCounterMode(display=False) as fc:
-            decode_one_token(model, tokens[:, i:i + 1], positions[:, i:i + 1], caches, backend="eager")
-        counted["decode"].append(fc.get_total_flops())
-    return counted
-
-
-def check_configs() -> tuple[ModelConfig, ModelConfig]:
-    """The two CPU configs `engine_check` runs: one of each layer kind.
-
-    Bytes: medium's KV shape (2 KV heads of 32) and window 256, slimmed to d_model 64 so a 16k prompt
-    prefills in seconds. FLOPs: `config.medium` itself, with a full and a mamba layer among its sliding ones.
-    """
-    slim = ModelConfig(vocab_size=1024, d_model=64, n_heads=2, n_kv_heads=2, n_layers=3,
-                       layer_types=[SLIDING, FULL, MAMBA], sliding_window=256, d_ff=128, ffn="swiglu",
-                       norm="rmsnorm", ssm_state=16)
-    med = medium(4, 256).replace(layer_types=[SLIDING, FULL, MAMBA, SLIDING], ssm_state=16)
-    return slim, med
-
-
-def engine_check(contexts: tuple[int, ...] = (100, 1000, 4 * K, 16 * K),
-                 prompts: tuple[int, ...] = (100, 700), decode: int = 2) -> dict:
-    """The analytic figures next to what the engine does on the CPU.
-
-    `bytes`: per context and layer, the analytic bytes, the bytes the cache holds and the bytes it
-    allocated (a ring allocates its W slots before they fill). `flops`: per prefill / decode step, what
-    `FlopCounterMode` counted, the analytic `dense` matmul count (what the eager kernel computes) and
-    the `useful` one (pairs the mask keeps).
-    """
-    slim, med = check_configs()
-    s_slim, s_med = Shape.from_config(slim, "slim"), Shape.from_config(med, "medium")
-    rows_b = [{"context": m["context"], "kind": layer["kind"],
-               "analytic": layer_cache_bytes(s_slim, layer["kind"], m["context"]),
-               "held": layer["held"], "allocated": layer["allocated"]}
-              for m in measure_cache_bytes(slim, list(contexts)) for layer in m["layers"]]
-    rows_f = []
-    for p in prompts:
-        counted = count_flops(med, p, decode)
-        rows_f.append({"phase": "prefill", "context": p, "counted": counted["prefill"],
-                       "dense": sum(prefill_flops(s_med, p, dense=True, matmul_only=True).values()),
-                       "useful": sum(prefill_flops(s_med, p, matmul_only=True).values())})
-        for i, c in enumerate(counted["decode"]):
-            rows_f.append({"phase": "decode", "context": p + i, "counted": c,
-                           "dense": sum(decode_flops(s_med, p + i, dense=True, matmul_only=True).values()),
-                           "useful": sum(decode_flops(s_med, p + i, matmul_only=True).values())})
-    return {"bytes": rows_b, "flops": rows_f}
-
-
-def format_check(check: dict) -> str:
-    lines = ["cache bytes (slim medium-like config, ring policy, prefill n-1 + decode 1, CPU)",
-             f"{'context':>8}  {'kind':<18}{'analytic':>12}{'held':>12}{'allocated':>12}"]
-    lines += [f"{fmt_tokens(r['context']):>8}  {r['kind']:<18}{r['analytic']:>12,}{r['held']:>12,}"
-              f"{r['allocated']:>12,}" for r in check["bytes"]]
-    lines += ["", "FLOPs (config.medium, layers sliding/full/mamba/sliding, eager attention, "
-                  "FlopCounterMode)",
-              f"{'phase':<8}{'context':>8}{'counted':>16}{'dense':>16}{'useful':>16}"]
-    lines += [f"{r['phase']:<8}{r['context']:>8}{r['counted']:>16,}{r['dense']:>16,}{r['useful']:>16,}"
-              for r in check["flops"]]
-    return "\n".join(lines)

@@ -134,18 +134,20 @@ def reference_logits(model: Decoder, tokens: torch.Tensor, layer_types: list[str
 class GraphedDecode:
     """`decode_one_token` captured once in a CUDA graph, replayed every step (GPU, static caches).
 
-    The caches must not reallocate (`ring`, or `full`/`mask-only` with a capacity): the graph writes
-    into their storage in place. Capture runs the real next step (same token, same position), so the
-    warm-up writes are the ones the first replay writes again. `compile` (a torch.compile mode, e.g.
-    "max-autotune-no-cudagraphs") first compiles the step, which fuses the small element-wise kernels
-    between the matmuls. `backend` defaults to the split-KV decode kernel, the GPU's fast path.
+    The caches must not reallocate (`graph_safe`: `ring`, `sink`, `full`/`mask-only` with a capacity, SSM
+    states; never `seed`): the graph writes into their storage in place. Capture runs the real next
+    step (same token, same position), so the warm-up writes are the ones the first replay writes again.
+    `compile` (a torch.compile mode, e.g. "max-autotune-no-cudagraphs") first compiles the step, which
+    fuses the small element-wise kernels between the matmuls. `backend` defaults to the split-KV decode
+    kernel, the GPU's fast path.
     """
 
     def __init__(self, model: Decoder, caches: list, token: torch.Tensor, pos: torch.Tensor,
                  compile: str | None = None, backend: str = "splitkv"):
+        unsafe = [f"layer {i} ({c.policy})" for i, c in enumerate(caches) if not c.graph_safe]
+        assert not unsafe, (f"a CUDA graph cannot replay caches that reallocate: {', '.join(unsafe)}; "
+                            "use ring or sink, or full / mask-only with capacity=...")
         assert token.is_cuda, "CUDA graphs need the model and its caches on a CUDA device"
-        assert all(getattr(c, "static", True) or c.policy in ("ring", "sink") for c in caches), \
-            "preallocate the growing caches (capacity=...) before capturing a graph"
         self.token, self.pos = token.clone(), pos.clone()
 
         def step(tok, p):

@@ -57,6 +57,7 @@ class SSMState:
     """
 
     policy = "state"  # what the trace and the classroom call this kind of cache
+    graph_safe = True  # every write is an in-place copy into the same storage (see `KVCache.graph_safe`)
 
     def __init__(self, cfg: ModelConfig, batch: int, *, dtype: torch.dtype = torch.float32,
                  device: torch.device | str = "cpu"):

@@ -1,6 +1,8 @@
 """Where the project's files are: the shipped assets, and the user's cache for converted models.
 
-`ASSETS` is the repository's `assets/` folder (tiny weights, recorded benchmarks and stream runs, texts).
+`ASSETS` is the assets folder (tiny weights, recorded benchmarks and stream runs, texts): in an installed
+package `swa_demo/assets/` (pyproject.toml maps the repository's `assets/` there), in a checkout or an
+editable install the repository's `assets/` itself.
 `cache_dir()` is where a model converted on first use is kept: `$SWA_DEMO_CACHE` if set, else the
 platform's user cache (`$XDG_CACHE_HOME/swa_demo`, `~/.cache/swa_demo`; `%LOCALAPPDATA%` on Windows,
 `~/Library/Caches` on macOS). Nothing is created on import.
@@ -12,7 +14,13 @@ import os
 import sys
 from pathlib import Path
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+def _assets() -> Path:
+    installed = Path(__file__).resolve().parent / "assets"
+    return installed if installed.is_dir() else Path(__file__).resolve().parent.parent / "assets"
+
+
+ASSETS = _assets()
 
 
 def cache_dir() -> Path:

@@ -55,6 +55,24 @@ MESSAGES: dict[str, dict[str, str]] = {
         "text_no_tokens": "{label} gives no tokens; give the model some text to continue",
         "text_tokens": "{label} is {n} tokens long; the walkthrough traces at most {hi} (every head of "
                        "every layer for every token), so shorten it",
+        "not_tokens": "{label} takes token counts such as 4k,32k,128k,1M (k = 1024, M = 1024²); {v!r} is "
+                      "not a token count",
+        "tokens_range": "{label} must be between 1 and {hi} tokens, got {v!r}",
+        "check_context": "{label} with --check runs the engine on this CPU: each context must be between "
+                         "{lo:,} and {hi:,} tokens, got {v:,}",
+        "unreadable": "{label} {file!r} cannot be read: {err}",
+        "too_big": "{label} {file!r} has over {hi:,} bytes; a config.json has a few thousand",
+        "not_json": "{label} {file!r} is not JSON: {err}",
+        "not_object": "{label} {file!r} must hold a JSON object, not {kind}",
+        "key_not_object": "{label} {file!r}: {key!r} must be a JSON object, not {kind}",
+        "missing_key": "{label} {file!r} has no {key!r}, which the cost model needs",
+        "not_whole": "{label} {file!r}: {key!r} must be a whole number, got {v!r}",
+        "not_bool": "{label} {file!r}: {key!r} must be true or false, got {v!r}",
+        "key_range": "{label} {file!r}: {key!r} must be between {lo:,} and {hi:,}, got {v:,}",
+        "model_type": "{label} {file!r}: model_type {v!r} is not one the cost model reads; it reads "
+                      "{options}",
+        "layer_types": "{label} {file!r}: 'layer_types' must name {n} layers, each one of {options}; got "
+                       "{v!r}",
     },
     "zh": {
         "range": "{label}应在 {lo} 到 {hi} 之间（当前为 {v}）",
@@ -70,13 +88,29 @@ MESSAGES: dict[str, dict[str, str]] = {
         "text_no_tokens": "{label}没有切出任何 token：请输入一段文字",
         "text_tokens": "{label}有 {n} 个 token，逐层讲解最多追踪 {hi} 个（每层每个头、每个 token 都要记录），"
                        "请缩短",
+        "not_tokens": "{label}应为 token 数，例如 4k,32k,128k,1M（k = 1024，M = 1024²）；{v!r} 不是 token 数",
+        "tokens_range": "{label}应在 1 到 {hi} 个 token 之间（当前为 {v!r}）",
+        "check_context": "{label}：核对会在本机 CPU 上运行引擎，每个上下文应在 {lo:,} 到 {hi:,} 个 token 之间"
+                         "（当前为 {v:,}）",
+        "unreadable": "{label} {file!r} 无法读取：{err}",
+        "too_big": "{label} {file!r} 超过 {hi:,} 字节；config.json 通常只有几千字节",
+        "not_json": "{label} {file!r} 不是 JSON：{err}",
+        "not_object": "{label} {file!r} 应为 JSON 对象，而不是 {kind}",
+        "key_not_object": "{label} {file!r}：{key!r} 应为 JSON 对象，而不是 {kind}",
+        "missing_key": "{label} {file!r} 缺少 {key!r}，代价模型需要它",
+        "not_whole": "{label} {file!r}：{key!r} 应为整数（当前为 {v!r}）",
+        "not_bool": "{label} {file!r}：{key!r} 应为 true 或 false（当前为 {v!r}）",
+        "key_range": "{label} {file!r}：{key!r} 应在 {lo:,} 到 {hi:,} 之间（当前为 {v:,}）",
+        "model_type": "{label} {file!r}：代价模型不认识 model_type {v!r}；它能读取 {options}",
+        "layer_types": "{label} {file!r}：'layer_types' 应列出 {n} 层，每层为 {options} 之一（当前为 {v!r}）",
     },
 }
 
 # The CLI's names for each field; a front end may pass its own labels to `words`.
 CLI_LABELS = {"prompt": "--prompt", "new": "--new", "window": "--window", "layers": "--layers",
               "policy": "--policy", "pattern": "--pattern", "sinks": "--sinks", "chunk": "--chunk",
-              "text": "--text", "model": "--model", "tokens": "--tokens"}
+              "text": "--text", "model": "--model", "tokens": "--tokens", "context": "--context",
+              "config": "--config"}
 
 
 def words(p: Problem, lang: str = "en", labels: dict[str, str] | None = None) -> str:
@@ -114,3 +148,29 @@ def parse_int(name: str, raw: str, lo: int, hi: int) -> int:
     if problems:
         raise Invalid(problems)
     return v
+
+
+# ---- token counts -----------------------------------------------------------------------------------
+
+TOKEN_UNITS = {"": 1, "k": 1024, "m": 1024 ** 2}  # "128k" = 131072 tokens, as the GPU benchmark counts
+MAX_CONTEXT = 1024 ** 3  # "1024M": past any model's context; the cost arithmetic stays instant below it
+
+
+def parse_contexts(raw: str, name: str = "context") -> list[int]:
+    """'4k,32k,128k,1M' -> [4096, 32768, 131072, 1048576] (k = 1024, M = 1024²), each 1..MAX_CONTEXT.
+
+    ASCII digits only, at most 10 of them, checked before `int` reads them: '²' (a digit to
+    `str.isdigit`), '1e30' and 5,000 digits are each refused in one problem, the first one found.
+    """
+    out = []
+    for part in raw.split(","):
+        text = part.strip()
+        unit = text[-1:].lower() if text[-1:].lower() in ("k", "m") else ""
+        digits = text[:len(text) - len(unit)]
+        if not (digits.isascii() and digits.isdigit()):
+            raise Invalid([Problem(name, "not_tokens", {"v": text[:40]})])
+        if len(digits) > 10 or not 1 <= int(digits) * TOKEN_UNITS[unit] <= MAX_CONTEXT:
+            shown = text if len(text) <= 24 else text[:20] + "…"
+            raise Invalid([Problem(name, "tokens_range", {"v": shown, "hi": "1024M"})])
+        out.append(int(digits) * TOKEN_UNITS[unit])
+    return out

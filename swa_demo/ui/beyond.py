@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from .. import costs
+from .. import costs, costs_text, validate
 from ..config import FULL, MAMBA, PATTERNS, SLIDING, ConfigError
 from ..trace import Trace
 
@@ -102,7 +102,7 @@ TEXT: dict[str, dict[str, str]] = {
 }
 
 METRICS = ("cache", "decode", "prefill")
-CONTEXT_CHOICES = [4 * costs.K, 32 * costs.K, 128 * costs.K, 256 * costs.K, costs.K * costs.K]
+CONTEXT_CHOICES = [4 * costs.KI, 32 * costs.KI, 128 * costs.KI, 256 * costs.KI, costs.KI * costs.KI]
 
 
 def t(lang: str, key: str, **fields) -> str:
@@ -201,7 +201,7 @@ def receptive_heatmap_figure(field: torch.Tensor, labels: list[str], layer: int,
 
 def context_grid(max_context: int, points: int = 64) -> list[int]:
     """Token counts from 1k to `max_context`, evenly spaced on a log axis."""
-    lo, hi = math.log2(costs.K), math.log2(max_context)
+    lo, hi = math.log2(costs.KI), math.log2(max_context)
     return sorted({round(2 ** (lo + (hi - lo) * i / (points - 1))) for i in range(points)})
 
 
@@ -227,11 +227,11 @@ def cost_figure(names: list[str], metric: str, max_context: int, lang: str) -> g
         ys = [metric_value(s, metric, n) / scale for n in xs]
         hover = f"{name}<br>%{{customdata}}: %{{y:.4g}} {unit}<extra></extra>"
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=name, hovertemplate=hover,
-                                 customdata=[costs.fmt_tokens(n) for n in xs]))
-    ticks = [n for n in (costs.K * 2 ** i for i in range(11)) if n <= max_context]
+                                 customdata=[costs_text.fmt_tokens(n) for n in xs]))
+    ticks = [n for n in (costs.KI * 2 ** i for i in range(11)) if n <= max_context]
     fig.update_layout(title=t(lang, "metric_" + metric), height=440, plot_bgcolor="white",
                       xaxis=dict(type="log", title=t(lang, "x_context"), tickvals=ticks,
-                                 ticktext=[costs.fmt_tokens(n) for n in ticks], gridcolor="#e5e7eb"),
+                                 ticktext=[costs_text.fmt_tokens(n) for n in ticks], gridcolor="#e5e7eb"),
                       yaxis=dict(type="log", title=f"{t(lang, 'metric_' + metric)} [{unit}]",
                                  tickformat="~g", gridcolor="#e5e7eb"),
                       margin=dict(l=10, r=10, t=50, b=10), legend=dict(orientation="h", y=-0.2))
@@ -245,7 +245,7 @@ def cache_split_figure(names: list[str], n: int, lang: str) -> go.Figure:
         ys = [costs.cache_bytes(costs.shape(name), n)[kind] / 2 ** 30 for name in names]
         fig.add_trace(go.Bar(x=names, y=ys, name=t(lang, "kind_" + kind), marker_color=KIND_COLOURS[kind],
                              hovertemplate="%{x}: %{y:.3f} GiB<extra></extra>"))
-    fig.update_layout(barmode="stack", title=t(lang, "split_title", n=costs.fmt_tokens(n)), height=380,
+    fig.update_layout(barmode="stack", title=t(lang, "split_title", n=costs_text.fmt_tokens(n)), height=380,
                       yaxis=dict(title="GiB"), plot_bgcolor="white", margin=dict(l=10, r=10, t=50, b=10))
     return fig
 
@@ -311,13 +311,13 @@ def costs_view(lang: str) -> None:
     metric = c1.radio(t(lang, "metric"), METRICS, key="beyond_costs_metric", horizontal=True,
                       format_func=lambda m: t(lang, "metric_" + m))
     max_context = c2.select_slider(t(lang, "max_context"), options=CONTEXT_CHOICES, value=CONTEXT_CHOICES[-1],
-                                   key="beyond_costs_max", format_func=costs.fmt_tokens)
+                                   key="beyond_costs_max", format_func=costs_text.fmt_tokens)
     text = st.text_input(t(lang, "table_contexts"), "4k,32k,128k,1M", key="beyond_costs_contexts")
     if not names:
         st.error(t(lang, "need_preset"))
         return
     try:
-        contexts = costs.parse_contexts(text)
+        contexts = validate.parse_contexts(text)
     except ConfigError as err:
         st.error(t(lang, "error", msg=err))
         return
@@ -326,13 +326,13 @@ def costs_view(lang: str) -> None:
         st.plotly_chart(cache_split_figure(names, max_context, lang))
         rows = costs.table(names, contexts)
         st.dataframe([{t(lang, "col_preset"): r["preset"],
-                       t(lang, "col_context"): costs.fmt_tokens(r["context"]),
-                       t(lang, "col_cache"): costs.fmt_bytes(r["cache_bytes"]),
-                       t(lang, "col_decode"): costs.fmt_flops(r["decode_flops"]),
-                       t(lang, "col_prefill"): costs.fmt_flops(r["prefill_flops"])} for r in rows],
+                       t(lang, "col_context"): costs_text.fmt_tokens(r["context"]),
+                       t(lang, "col_cache"): costs_text.fmt_bytes(r["cache_bytes"]),
+                       t(lang, "col_decode"): costs_text.fmt_flops(r["decode_flops"]),
+                       t(lang, "col_prefill"): costs_text.fmt_flops(r["prefill_flops"])} for r in rows],
                      hide_index=True)
         st.markdown(f"**{t(lang, 'compare_title')}**")
-        st.markdown(costs.comparison_markdown(lang, 128 * costs.K))
+        st.markdown(costs_text.comparison_markdown(lang, 128 * costs.KI))
         with st.expander(t(lang, "source")):
             for name in names:
                 s = costs.shape(name)

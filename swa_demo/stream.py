@@ -218,10 +218,16 @@ def read_text(path: str | Path) -> str:
 
 def experiment(model: Decoder, ids: list[int], window: int, sinks: int, policies: list[str],
                positions: list[str], progress: Callable[[str, int, int], None] | None = None) -> list[dict]:
-    """Every (policy, positions) pair over the same tokens; `progress(label, done, total)` per token."""
+    """Every (policy, positions) pair over the same tokens; `progress(label, done, total)` per token.
+
+    Full attention at cache positions is left out when absolute is run too: a full cache holds 0..t,
+    so every key's index inside it is its position, and the run would repeat the absolute one.
+    """
     rows = []
     for pos_mode in positions:
         for policy in policies:
+            if policy == "full" and pos_mode == "cache" and "absolute" in positions:
+                continue
             label = f"{policy} ({pos_mode})"
             r = stream(model, ids, policy, window, sinks, pos_mode,
                        progress=(lambda d, t, label=label: progress(label, d, t)) if progress else None)

@@ -62,7 +62,7 @@ def test_the_wheel_declares_the_command_and_the_requirements_files(wheel):
 
     declared = meta.get_all("Requires-Dist")
     assert [d for d in declared if "extra ==" not in d] == requirements("requirements.txt")
-    for extra in ("test", "gpu", "real"):
+    for extra in ("test", "gpu"):
         assert sorted(d.split(";")[0].strip() for d in declared if f'extra == "{extra}"' in d) == \
             sorted(requirements(f"requirements-{extra}.txt"))
     dynamic = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dynamic"]

@@ -217,8 +217,8 @@ def test_pieces_show_spaces_and_newlines_and_join_split_characters(real):
 @pytest.fixture(scope="module")
 def streamed(real):
     model, tok = real
-    ids = tok.encode(TEXT)[:160]
-    return {(p, pos): stream.stream(model, ids, p, 32, 4, pos)
+    ids = tok.encode(TEXT)[:128]
+    return {(p, pos): stream.stream(model, ids, p, 24, 4, pos)
             for p, pos in (("full", "absolute"), ("window", "absolute"), ("sink", "absolute"),
                            ("window", "cache"), ("sink", "cache"), ("recompute", "cache"))}
 
@@ -232,7 +232,7 @@ def test_evicting_the_first_tokens_breaks_the_model_and_sinks_repair_it(streamed
     # after it, the window alone is far worse than keeping 4 sinks, which stays near full attention
     assert window.ppl_after > 2 * sink.ppl_after
     assert sink.ppl_after < 2 * full.ppl_after
-    assert window.cache_entries == sink.cache_entries == 32 and full.cache_entries == 159
+    assert window.cache_entries == sink.cache_entries == 24 and full.cache_entries == 127
 
 
 def test_inside_the_window_positions_counted_in_the_cache_change_nothing(streamed):
@@ -241,22 +241,27 @@ def test_inside_the_window_positions_counted_in_the_cache_change_nothing(streame
     a, c = streamed[("window", "absolute")], streamed[("window", "cache")]
     assert max(abs(x - y) for x, y in zip(a.nll, c.nll)) < 1e-3
     sa, sc = streamed[("sink", "absolute")], streamed[("sink", "cache")]
-    assert max(abs(x - y) for x, y in zip(sa.nll[32:], sc.nll[32:])) > 1e-3
+    assert max(abs(x - y) for x, y in zip(sa.nll[24:], sc.nll[24:])) > 1e-3
 
 
 def test_the_recompute_baseline_sees_only_the_window(streamed, real):
     r = streamed[("recompute", "cache")]
-    assert len(r.nll) == 159 and math.isfinite(r.ppl)
+    assert len(r.nll) == 127 and math.isfinite(r.ppl)
     # it predicts the first W targets from the same prefix as full attention does
     assert r.ppl_before == pytest.approx(streamed[("full", "absolute")].ppl_before, rel=1e-3)
 
 
-def test_most_layers_past_the_first_two_put_their_attention_on_the_first_token(real):
+def test_the_upper_layers_put_their_attention_on_the_first_token(real):
+    """StreamingLLM's observation, on this model: from layer 13 up, every layer gives position 0 more
+    than 5 times the weight a uniform spread would, about half of all its attention on average, while
+    layers 1-2 give it no more than uniform."""
     model, tok = real
     layers = stream.first_token_attention(model, tok.encode(TEXT)[:96])
+    first = [round(x["first"], 3) for x in layers]
     assert len(layers) == 30
-    heavy = [x for x in layers[2:] if x["first"] > 5 * x["uniform"]]
-    assert len(heavy) >= 20, [round(x["first"], 3) for x in layers]
+    assert all(x["first"] > 5 * x["uniform"] for x in layers[12:]), first
+    assert sum(x["first"] for x in layers[12:]) / 18 > 0.4, first
+    assert all(x["first"] < 2 * x["uniform"] for x in layers[:2]), first
 
 
 # ---- the command line ---------------------------------------------------------------------------

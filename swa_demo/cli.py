@@ -197,7 +197,8 @@ def cmd_stream(args) -> int:
     rows = stream.experiment(model, ids, window, args.sinks, policies, positions, progress)
     for bar in bars.values():
         bar.close()
-    record = stream.record(rows, text_file=str(args.text_file or stream.DEFAULT_TEXT), tokens=tokens,
+    record = stream.record(rows, text_file=stream.shown_path(args.text_file or stream.DEFAULT_TEXT),
+                           tokens=tokens,
                            command="python -m swa_demo " + " ".join(sys.argv[1:]))
     if args.out:
         stream.save(record, args.out)

@@ -249,6 +249,13 @@ def format_rows(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def shown_path(path: str | Path) -> str:
+    """A shipped text as `assets/texts/...` (the same on every machine), any other file as given."""
+    p = Path(path).resolve()
+    return f"assets/{p.relative_to(paths.ASSETS.resolve()).as_posix()}" \
+        if p.is_relative_to(paths.ASSETS.resolve()) else str(path)
+
+
 def record(rows: list[dict], **about) -> dict:
     """A run's results with where they come from: machine, torch, date, and what the caller adds."""
     import datetime

@@ -75,8 +75,9 @@ def build_parser() -> Parser:
     g.add_argument("--json", action="store_true", help="print {tokens, logits} as JSON")
 
     b = sub.add_parser("bench", help="benchmarks: the walkthrough (CPU) or the 7B engine (GPU)")
-    b.add_argument("what", nargs="?", default="walkthrough", choices=("walkthrough", "gpu", "plots"),
-                   help="walkthrough: CPU timing; gpu: the 7B benchmark; plots: charts of recorded runs")
+    b.add_argument("what", nargs="?", default="walkthrough", choices=("walkthrough", "real", "gpu", "plots"),
+                   help="walkthrough: CPU timing; real: SmolLM2 on the CPU (load, traced step, stream); "
+                        "gpu: the 7B benchmark; plots: charts of recorded runs")
     b.add_argument("--repeat", type=int, default=20, help="walkthrough: timed repeats")
     b.add_argument("--plan", default="smoke",
                    help="gpu: smoke, kernel-sweep, kernel-prefill, hybrid, compiled-rest, "
@@ -266,6 +267,11 @@ def cmd_bench(args) -> int:
         from .bench import bench_walkthrough
 
         bench_walkthrough(repeat=args.repeat, json_path=args.json)
+        return 0
+    if args.what == "real":
+        from .bench_real import bench_real
+
+        bench_real(repeat=args.repeat, json_path=args.json)
         return 0
     if args.what == "plots":
         from .ui.gpu_figures import write_charts

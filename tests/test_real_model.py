@@ -188,6 +188,35 @@ def test_the_same_folder_intact_is_trusted(tmp_path, monkeypatch):
     assert smollm2.ensure_converted() == folder
 
 
+def test_a_damaged_file_is_rebuilt_once_and_other_failures_keep_the_folder(tmp_path, monkeypatch):
+    """A file of the right size that does not read is rebuilt; an error of ours (here a RuntimeError)
+    must not cost the user a conversion: it is reported, and the folder stays."""
+    monkeypatch.setenv("SWA_DEMO_CACHE", str(tmp_path))
+    folder = smollm2.model_dir()
+    monkeypatch.setattr(smollm2, "ensure_converted", lambda progress=None: folder.mkdir(
+        parents=True, exist_ok=True) or folder)
+    reads = []
+
+    def damaged_then_fine(path, dtype, device):
+        reads.append(path)
+        if len(reads) == 1:
+            raise smollm2.CheckpointError(f"{path}/model.safetensors is not a readable safetensors file")
+        return "model"
+
+    monkeypatch.setattr(smollm2, "load_checkpoint", damaged_then_fine)
+    monkeypatch.setattr(smollm2, "TextTokenizer", lambda path: "tokenizer")
+    assert smollm2.load() == ("model", "tokenizer") and len(reads) == 2
+
+    def our_bug(path, dtype, device):
+        raise RuntimeError("a bug of ours")
+
+    monkeypatch.setattr(smollm2, "load_checkpoint", our_bug)
+    (folder / "model.safetensors").write_bytes(b"kept")
+    with pytest.raises(RuntimeError, match="a bug of ours"):
+        smollm2.load()
+    assert (folder / "model.safetensors").read_bytes() == b"kept"
+
+
 def test_a_missing_package_names_what_to_install(monkeypatch):
     from importlib import metadata
 

@@ -239,8 +239,8 @@ def _numel(shape: tuple[int, ...]) -> int:
 def load_checkpoint(path: str | Path, dtype: str = "float32", device: str = "cpu") -> Decoder:
     """Build the decoder from a checkpoint directory, after checking every file it reads.
 
-    The weights are read straight into a decoder born on the `meta` device (`assign=True`): nothing is
-    initialised at random and then overwritten, and the checkpoint is in memory once.
+    The weights are assigned to a decoder whose parameters were allocated but never filled
+    (`build(..., fill=False)`): nothing is initialised at random and then overwritten.
     """
     from safetensors.torch import load_file
 
@@ -264,7 +264,7 @@ def load_checkpoint(path: str | Path, dtype: str = "float32", device: str = "cpu
         except Exception as err:  # truncated data behind a valid header shows up here
             raise CheckpointError(f"{f} cannot be read ({str(err).splitlines()[0][:120]})") from None
     state = {k: v.to(dtype_of(dtype)) for k, v in state_from_hf(state).items()}
-    model = build(cfg.replace(device="meta"), seed=None)
+    model = build(cfg, seed=None, fill=False)
     if cfg.tie_embeddings:
         state.pop("lm_head.weight", None)
     missing, unexpected = model.load_state_dict(state, strict=False, assign=True)
@@ -273,5 +273,4 @@ def load_checkpoint(path: str | Path, dtype: str = "float32", device: str = "cpu
     assert not unexpected and set(missing) <= tied, f"missing {missing}, unexpected {unexpected}"
     if cfg.tie_embeddings:
         model.lm_head.weight = model.embed.weight
-    model.cfg.device = device
     return model

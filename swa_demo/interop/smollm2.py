@@ -124,13 +124,27 @@ def ensure_converted(progress: Progress | None = None) -> Path:
 
 def load(dtype: str = "float32", device: str = "cpu",
          progress: Progress | None = None) -> tuple[Decoder, TextTokenizer]:
-    """The decoder and the tokenizer. A cache folder that reads badly is rebuilt once, then trusted."""
+    """The decoder and the tokenizer. A folder whose files turn out unreadable (a damaged file of the
+    right size) is rebuilt once; any other failure is reported as it is, and the folder kept."""
     folder = ensure_converted(progress)
     try:
-        return load_checkpoint(folder, dtype, device), TextTokenizer(folder / "tokenizer.json")
-    except (CheckpointError, OSError, ValueError, RuntimeError, Exception):
-        # A damaged file of the right size (tokenizers raises a bare Exception for a broken JSON): the
-        # folder is ours to rebuild, and a second failure is reported as it is.
+        return _read(folder, dtype, device)
+    except DamagedFolder:
         shutil.rmtree(folder, ignore_errors=True)
-        folder = ensure_converted(progress)
-        return load_checkpoint(folder, dtype, device), TextTokenizer(folder / "tokenizer.json")
+        return _read(ensure_converted(progress), dtype, device)
+
+
+class DamagedFolder(Exception):
+    """A converted file that cannot be read although the manifest matched."""
+
+
+def _read(folder: Path, dtype: str, device: str) -> tuple[Decoder, TextTokenizer]:
+    try:
+        model = load_checkpoint(folder, dtype, device)
+    except CheckpointError as err:
+        raise DamagedFolder(str(err)) from err
+    try:
+        tok = TextTokenizer(folder / "tokenizer.json")
+    except Exception as err:  # tokenizers raises a bare Exception for a file it cannot parse
+        raise DamagedFolder(f"tokenizer.json: {err}") from err
+    return model, tok

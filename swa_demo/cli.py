@@ -145,7 +145,7 @@ def cmd_walkthrough(args) -> int:
         raise UsageError("--text is for --model smollm2; the tiny model takes --prompt letters")
     text = REAL_DEFAULT_TEXT if args.text is None else args.text
     settings = Settings(prompt=text if real else args.prompt, new=args.new,
-                        window=args.window or (8 if real else 2), layers=args.layers,
+                        window=(8 if real else 2) if args.window is None else args.window, layers=args.layers,
                         policy=args.policy or ("ring" if real else "seed"), pattern=args.pattern,
                         sinks=args.sinks, chunk=args.chunk, model=args.model)
     trace = run(settings, source=real_source(progress=_stage) if real else None)

@@ -92,3 +92,63 @@ def test_generate_on_a_missing_gpu_says_so(checkpoint, capsys):
     path, _ = checkpoint
     assert main(["generate", "--checkpoint", str(path), "--prompt-ids", "1", "--device", "cuda"]) == 2
     assert "no CUDA GPU" in capsys.readouterr().err
+
+
+# ---- a checkpoint that cannot be read is refused in one line, naming the file -------------------
+
+
+def broken_copy(checkpoint, tmp_path, damage: str):
+    """A copy of the test checkpoint with one thing wrong in it."""
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    path, _ = checkpoint
+    dst = tmp_path / "ckpt"
+    shutil.copytree(path, dst)
+    cfg_file, weights = dst / "config.json", next(dst.glob("*.safetensors"))
+    cfg = json.loads(cfg_file.read_text())
+    if damage == "not json":
+        cfg_file.write_text("{oops")
+    elif damage == "not an object":
+        cfg_file.write_text("[1, 2]")
+    elif damage == "missing key":
+        del cfg["hidden_size"]
+        cfg_file.write_text(json.dumps(cfg))
+    elif damage == "string for a number":
+        cfg["num_hidden_layers"] = "3"
+        cfg_file.write_text(json.dumps(cfg))
+    elif damage == "too big":
+        cfg |= {"vocab_size": 10**9, "hidden_size": 16384, "head_dim": 128}
+        cfg_file.write_text(json.dumps(cfg))
+    elif damage == "unknown model":
+        cfg["model_type"] = "gpt2"
+        cfg_file.write_text(json.dumps(cfg))
+    elif damage == "garbage weights":
+        weights.write_bytes(b"\x00\x01garbage" * 100)
+    elif damage == "truncated weights":
+        weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    elif damage == "wrong shape":
+        state = load_file(str(weights))
+        state["model.layers.1.self_attn.k_proj.weight"] = torch.zeros(16, 64)
+        save_file(state, str(weights))
+    return dst
+
+
+@pytest.mark.parametrize("damage,fragment", [
+    ("not json", "config.json is not JSON"),
+    ("not an object", "must hold a JSON object"),
+    ("missing key", "has no 'hidden_size'"),
+    ("string for a number", "num_hidden_layers must be a whole number, got '3'"),
+    ("too big", "GiB free"),
+    ("unknown model", "model_type 'gpt2' is not supported"),
+    ("garbage weights", "is not a readable safetensors file"),
+    ("truncated weights", ".safetensors"),
+    ("wrong shape", "'model.layers.1.self_attn.k_proj.weight' has shape [16, 64], expected [32, 64]"),
+])
+def test_a_damaged_checkpoint_is_refused_in_one_line_naming_the_file(checkpoint, tmp_path, capsys, damage,
+                                                                     fragment):
+    path = broken_copy(checkpoint, tmp_path, damage)
+    assert main(["generate", "--checkpoint", str(path), "--prompt-ids", "1,2"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:") and fragment in err[0], err

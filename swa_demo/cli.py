@@ -160,8 +160,11 @@ def cmd_bench(args) -> int:
         return 0
     from pathlib import Path
 
-    from . import bench_gpu
+    from . import bench_gpu, bench_tp
 
+    if args.plan in bench_tp.PLANS:  # tensor parallel (torchrun): its own module
+        bench_tp.run(args.plan, Path(args.json or f"assets/bench/gpu_{args.plan}.json"), args.layers)
+        return 0
     if args.plan not in bench_gpu.PLANS:
         raise ConfigError(f"unknown plan {args.plan!r}; use one of {', '.join(bench_gpu.PLANS)}")
     try:

@@ -115,7 +115,10 @@ def init_from_env(device_type: str = "cuda", timeout_min: float = 30.0) -> TP:
 
 
 def finish(tp: TP) -> None:
+    """Leave the process group together: a rank that tears down its connections while another still
+    uses them can abort the other."""
     if tp.world > 1 and dist.is_initialized():
+        dist.barrier(group=tp.control)
         dist.destroy_process_group()
 
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -141,3 +144,26 @@ def test_a_split_that_would_cut_a_kv_head_is_refused():
     with pytest.raises(ConfigError, match=r"n_kv_heads \(1\) divisible by 2"):
         check_divisible(model.cfg, 2)
 
+
+
+def test_the_tp_benchmark_runs_end_to_end_on_the_cpu(tmp_path):
+    """`bench gpu --plan tp-cpu` under torchrun: every part of the GPU plan, at toy sizes over gloo."""
+    out = tmp_path / "tp.json"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "BENCH_DATE": "2000-01-01"}
+    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                          "--nproc-per-node", "2", "-m", "swa_demo", "bench", "gpu", "--plan", "tp-cpu",
+                          "--json", str(out)], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["world_size"] == 2 and result["date"] == "2000-01-01" and "tp-cpu" in result["command"]
+    logits = result["logits"]
+    assert logits["rel_err"] < 1e-5 and logits["argmax_agree"] == 1.0  # float32 on the CPU
+    decode = {(r["kind"], r["context"], r["tp"]): r for r in result["decode"]}
+    full_tp2 = decode[(FULL, result["sizes"]["1M"], 2)]
+    sliding_tp1 = decode[(SLIDING, result["sizes"]["1M"], 1)]
+    assert full_tp2["ms_per_token"] > 0 and sliding_tp1["ms_per_token"] > 0
+    assert full_tp2["cache_bytes_per_rank"][0] > sliding_tp1["cache_bytes_per_rank"][0]
+    prefill_rows = {(r["kind"], r["tp"]): r for r in result["prefill"]}
+    assert prefill_rows[(SLIDING, 1)]["seconds"] > 0
+    assert prefill_rows[(FULL, 2)]["seconds"] > 0

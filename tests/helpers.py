@@ -83,3 +83,42 @@ def parity_error(model, seqs, prompt_lens, policy, chunk=None, sinks: int = 0) -
 def assert_parity(model, seqs, prompt_lens, policy, chunk=None, atol=1e-5, sinks: int = 0):
     err = parity_error(model, seqs, prompt_lens, policy, chunk, sinks)
     assert err < atol, f"{policy}, chunk={chunk}, sinks={sinks}: max |diff| {err:.2e} >= {atol}"
+
+
+def write_mistral_checkpoint(folder, vocab: int = 50, hidden: int = 16, layers: int = 1, heads: int = 2,
+                             kv_heads: int = 1, ffn: int = 24, window: int = 4, seed: int = 0):
+    """A tiny transformers-Mistral checkpoint (config.json + model.safetensors, transformers' names),
+    random weights, written without transformers: what `generate --checkpoint` reads."""
+    import json
+    from pathlib import Path
+
+    from safetensors.torch import save_file
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    head_dim = hidden // heads
+    config = {"model_type": "mistral", "vocab_size": vocab, "hidden_size": hidden,
+              "intermediate_size": ffn, "num_hidden_layers": layers, "num_attention_heads": heads,
+              "num_key_value_heads": kv_heads, "head_dim": head_dim, "sliding_window": window,
+              "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "max_position_embeddings": 32768,
+              "tie_word_embeddings": False}
+    g = torch.Generator().manual_seed(seed)
+
+    def w(*shape):
+        return (torch.randn(*shape, generator=g) * 0.2).contiguous()
+
+    state = {"model.embed_tokens.weight": w(vocab, hidden), "model.norm.weight": torch.ones(hidden),
+             "lm_head.weight": w(vocab, hidden)}
+    for i in range(layers):
+        p = f"model.layers.{i}."
+        state |= {p + "input_layernorm.weight": torch.ones(hidden),
+                  p + "post_attention_layernorm.weight": torch.ones(hidden),
+                  p + "self_attn.q_proj.weight": w(heads * head_dim, hidden),
+                  p + "self_attn.k_proj.weight": w(kv_heads * head_dim, hidden),
+                  p + "self_attn.v_proj.weight": w(kv_heads * head_dim, hidden),
+                  p + "self_attn.o_proj.weight": w(hidden, heads * head_dim),
+                  p + "mlp.gate_proj.weight": w(ffn, hidden), p + "mlp.up_proj.weight": w(ffn, hidden),
+                  p + "mlp.down_proj.weight": w(hidden, ffn)}
+    (folder / "config.json").write_text(json.dumps(config))
+    save_file(state, str(folder / "model.safetensors"))
+    return folder

@@ -365,12 +365,24 @@ def _gather(ranks: parallel.TP | None, value) -> list:
     return [value] if ranks is None else ranks.gather(value)
 
 
-def _out_of_memory(ranks, err, head: dict, report, what: str) -> dict:
-    if ranks is not None:
-        raise err  # another rank may be inside a collective: end the launch rather than hang it
-    torch.cuda.empty_cache()
-    report.say(f"{what} TP=1: out of memory")
-    return {**head, "error": f"out of memory: {str(err).splitlines()[0][:160]}"}
+def _attempt(ranks: parallel.TP | None, fn):
+    """(fn(), None), or (None, what went wrong) when it failed on rank 0 alone or on every rank alike
+    (a row that fails is a finding, and the next rows still run). If only some ranks failed, the
+    others may be waiting inside a collective: the launch ends instead."""
+    try:
+        value, failure = fn(), None
+    except Exception as err:  # out of memory, a kernel that fails to compile, ...
+        value = None
+        kind = "out of memory" if isinstance(err, torch.OutOfMemoryError) else type(err).__name__
+        failure = f"{kind}: {(str(err).strip().splitlines() or [''])[0][:200]}"
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    failures = _gather(ranks, failure)
+    if all(f is None for f in failures):
+        return value, None
+    if all(f is not None for f in failures):
+        return None, failures[0]
+    raise RuntimeError(f"some ranks failed and others did not: {failures}")
 
 
 def _decode_row(model, row: DecodeRow, plan: Plan, ranks, late, report, device) -> dict:
@@ -380,10 +392,10 @@ def _decode_row(model, row: DecodeRow, plan: Plan, ranks, late, report, device) 
     if _agree(ranks, late()):
         report.say(f"{what} TP={_size(ranks)}: skipped, past the deadline")
         return {**head, "skipped": f"past the plan's deadline of {plan.deadline_s:.0f} s"}
-    try:
-        r = time_decode(model, row, plan.steps, device)
-    except torch.OutOfMemoryError as err:
-        return _out_of_memory(ranks, err, head, report, what)
+    r, failure = _attempt(ranks, lambda: time_decode(model, row, plan.steps, device))
+    if failure:
+        report.say(f"{what} TP={_size(ranks)}: {failure}")
+        return {**head, "error": failure}
     per_rank = _gather(ranks, {k: r[k] for k in ("ms_per_token", "cache_bytes", "peak_GB")})
     report.say(f"{what} TP={_size(ranks)}: {r['ms_per_token']:8.3f} ms/token, "
                f"cache {r['cache_bytes'] / 1e9:.3f} GB per GPU")
@@ -401,8 +413,11 @@ def _prefill_row(model, row: PrefillRow, plan: Plan, ranks, late, started, repor
         report.say(f"{what} TP={_size(ranks)}: skipped, past the deadline")
         return {**head, "skipped": f"past the plan's deadline of {plan.deadline_s:.0f} s"}
 
-    def measure(n: int) -> dict:
-        r = time_prefill(model, row.kind, n, row.chunk, device)
+    def attempt(n: int) -> dict:
+        r, failure = _attempt(ranks, lambda: time_prefill(model, row.kind, n, row.chunk, device))
+        if failure:
+            report.say(f"prefill {row.kind} {n} tokens TP={_size(ranks)}: {failure}")
+            return {"tokens": n, "error": failure}
         r["peak_GB_per_rank"] = _gather(ranks, r.pop("peak_GB"))
         r["cache_bytes_per_rank"] = _gather(ranks, r.pop("cache_bytes"))
         r["peak_GB"] = None if None in r["peak_GB_per_rank"] else max(r["peak_GB_per_rank"])
@@ -411,20 +426,19 @@ def _prefill_row(model, row: PrefillRow, plan: Plan, ranks, late, started, repor
                    + (f"{r['peak_GB']:.1f} GB per GPU" if r["peak_GB"] is not None else "not measured"))
         return r
 
-    try:
-        if row.fallback is None:
-            return {**head, **measure(row.tokens), "extrapolated": False}
-        points = [measure(n) for n in row.fallback]
-        fit = extrapolate(points, row.tokens)
-        # Compilation is left out of the fit but not out of the clock: count the fallback's per chunk.
-        compile_per_chunk = (points[1]["compile_s"] or 0.0) / -(-points[1]["tokens"] // row.chunk)
-        expected_wall = fit["seconds"] + compile_per_chunk * -(-row.tokens // row.chunk)
-        left = plan.deadline_s - (time.monotonic() - started)
-        if _agree(ranks, expected_wall < 0.9 * left):
-            return {**head, **measure(row.tokens), "extrapolated": False, "predicted": fit,
-                    "formula": FORMULA, "fallback_points": points}
-    except torch.OutOfMemoryError as err:
-        return _out_of_memory(ranks, err, head, report, what)
+    if row.fallback is None:
+        return {**head, **attempt(row.tokens), "extrapolated": False}
+    points = [attempt(n) for n in row.fallback]
+    if any("error" in p for p in points):
+        return {**head, "error": "a fallback size failed", "fallback_points": points}
+    fit = extrapolate(points, row.tokens)
+    # Compilation is left out of the fit but not out of the clock: count the fallback's per chunk.
+    compile_per_chunk = (points[1]["compile_s"] or 0.0) / -(-points[1]["tokens"] // row.chunk)
+    expected_wall = fit["seconds"] + compile_per_chunk * -(-row.tokens // row.chunk)
+    left = plan.deadline_s - (time.monotonic() - started)
+    if _agree(ranks, expected_wall < 0.9 * left):
+        return {**head, **attempt(row.tokens), "extrapolated": False, "predicted": fit, "formula": FORMULA,
+                "fallback_points": points}
     why = f"expected {expected_wall:.0f} s with compilation, {left:.0f} s left before the deadline"
     report.say(f"{what} TP={_size(ranks)}: {fit['seconds']:.1f} s extrapolated ({why})")
     return {**head, "seconds": fit["seconds"], "peak_GB": fit.get("peak_GB"), "extrapolated": True,

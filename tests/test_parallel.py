@@ -167,3 +167,15 @@ def test_the_tp_benchmark_runs_end_to_end_on_the_cpu(tmp_path):
     prefill_rows = {(r["kind"], r["tp"]): r for r in result["prefill"]}
     assert prefill_rows[(SLIDING, 1)]["seconds"] > 0
     assert prefill_rows[(FULL, 2)]["seconds"] > 0
+
+
+def test_the_prefill_extrapolation_is_the_stated_formula():
+    """t(n) = a n + b n^2 and peak(n) = c + d n through two measured sizes, evaluated at the full one."""
+    from swa_demo.bench_tp import FORMULA, extrapolate
+
+    a, b, c, d = 2e-5, 3e-10, 10.0, 6e-5  # seconds per token, per token pair; GB, GB per token
+    points = [{"tokens": n, "seconds": a * n + b * n * n, "peak_GB": c + d * n} for n in (131072, 262144)]
+    fit = extrapolate(points, 1048576)
+    assert fit["seconds"] == pytest.approx(a * 1048576 + b * 1048576 ** 2)
+    assert fit["peak_GB"] == pytest.approx(c + d * 1048576)
+    assert "a n + b n^2" in FORMULA and "c + d n" in FORMULA

@@ -74,8 +74,9 @@ MAX_POSITIONS = 32_768
 # this machine's device; longer generations are a benchmark's job, not a command's.
 MAX_NEW_TOKENS = 4_096
 # A prompt longer than this is prefilled in chunks of this many tokens unless --prefill-chunk says
-# otherwise: the eager attention builds H x chunk x keys scores, which for a 20,000-token prompt in
-# one pass is H x 1.6 GB (float32), where 512-token chunks need H x 41 MB (`generate.memory_estimate`).
+# otherwise: the eager attention holds H x chunk x keys scores and their softmax, which for a
+# 20,000-token prompt in one pass is 2 x H x 1.6 GB (float32), where 512-token chunks need at most
+# 2 x H x 41 MB (`generate.memory_estimate`).
 DEFAULT_PREFILL_CHUNK = 512
 # `--json` prints new x vocabulary logits as text, about 20 bytes each: at most ~200 MB of output.
 MAX_JSON_LOGITS = 10_000_000

@@ -14,6 +14,7 @@ import os
 import random
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -103,7 +104,11 @@ def worker(rank: int, world: int, store: str, out_dir: str) -> None:
 @pytest.fixture(scope="module")
 def ranks(tmp_path_factory) -> list[dict]:
     tmp = tmp_path_factory.mktemp("tp")
-    mp.spawn(worker, args=(2, str(tmp / "store"), str(tmp)), nprocs=2, join=True)
+    # A spawned process re-runs the parent's __main__ first; earlier tests (Streamlit's AppTest) may
+    # have left a page script there. The workers need nothing from it: hand them an empty one.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
+        mp.spawn(worker, args=(2, str(tmp / "store"), str(tmp)), nprocs=2, join=True)
     return [json.loads((tmp / f"rank{r}.json").read_text()) for r in range(2)]
 
 

@@ -86,10 +86,15 @@ TEXT = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=(
 ODD = st.sampled_from(["--nope", "-x", "--", "\udcff", "ABC", "--json=1", "-h"])
 
 
+def mostly(valid: st.SearchStrategy, other: st.SearchStrategy) -> st.SearchStrategy:
+    """`valid` three times in four: a line of several flags still runs now and then."""
+    return st.one_of(valid, valid, valid, other)
+
+
 def number(*valid: int) -> st.SearchStrategy[str]:
-    """A numeric flag's value: small valid values, the edges, or text."""
-    return st.one_of(st.sampled_from([str(v) for v in valid] + EDGE_NUMBERS), st.integers(-3, 40).map(str),
-                     TEXT)
+    """A numeric flag's value: mostly valid, else an edge value, any small integer or text."""
+    return mostly(st.sampled_from([str(v) for v in valid]),
+                  st.one_of(st.sampled_from(EDGE_NUMBERS), st.integers(-3, 40).map(str), TEXT))
 
 
 def command_line(head: list[str], options: dict[str, st.SearchStrategy | None]) -> st.SearchStrategy:
@@ -123,7 +128,7 @@ WALKTHROUGH = command_line(["walkthrough"], {
 })
 
 
-@settings(FUZZ, max_examples=250)
+@settings(FUZZ, max_examples=400)
 @given(argv=WALKTHROUGH)
 def test_walkthrough_command_lines(argv):
     check("walkthrough", argv)
@@ -162,17 +167,22 @@ IDS = st.one_of(st.lists(st.integers(0, 60), max_size=40).map(lambda ids: ",".jo
                 TEXT)
 
 
-@settings(FUZZ, max_examples=250)
+@settings(FUZZ, max_examples=400)
 @given(data=st.data())
 def test_generate_command_lines(checkpoint, data):
-    argv = data.draw(command_line(["generate"], {
-        "--checkpoint": st.one_of(st.just(checkpoint), st.just(checkpoint), TEXT, st.just("/proc/nope")),
-        "--prompt-ids": IDS,
+    # Mostly the two required flags first (else nearly every line is refused for a missing one).
+    head = ["generate"] + data.draw(mostly(st.just(["--checkpoint", checkpoint, "--prompt-ids", "1,2,3"]),
+                                           st.sampled_from([["--checkpoint", checkpoint], []])))
+    argv = data.draw(command_line(head, {
+        "--checkpoint": st.one_of(st.just(checkpoint), TEXT, st.just("/proc/nope")),
+        "--prompt-ids": mostly(st.lists(st.integers(0, 49), min_size=1, max_size=40).map(
+            lambda ids: ",".join(map(str, ids))), IDS),
         "--max-new-tokens": number(1, 4, 16, 4096, 4097),
         "--prefill-chunk": number(1, 2, 5, 32768, 32769),
-        "--policy": st.sampled_from(["ring", "seed", "mask-only", "sink"]),
-        "--dtype": st.sampled_from(["float32", "bfloat16", "float16", "int8"]),
-        "--device": st.sampled_from(["cpu", "CPU", "cuda", "cuda:1", "meta", "foo", "", "cpu:0"]),
+        "--policy": mostly(st.sampled_from(["ring", "seed", "mask-only"]), st.just("sink")),
+        "--dtype": mostly(st.sampled_from(["float32", "bfloat16", "float16"]), st.just("int8")),
+        "--device": mostly(st.sampled_from(["cpu", "CPU"]), st.sampled_from(["cuda", "cuda:1", "meta", "foo",
+                                                                             "", "cpu:0"])),
         "--json": None,
     }))
     check("generate", argv)
@@ -241,14 +251,17 @@ def test_top_level_command_lines(argv):
 
 
 @pytest.fixture(scope="module", autouse=True)
-def summary():
-    """One thread for the tiny models (a second one only waits, 10x slower on a busy machine); after the
+def summary(tmp_path_factory):
+    """Run in an empty folder (a generated `--json=1` writes the file `1` where the command runs), with
+    one thread for the tiny models (a second one only waits, 10x slower on a busy machine); after the
     module, the counts per subcommand, printed and written to tests/artifacts/."""
     import torch
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    yield
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(tmp_path_factory.mktemp("fuzz_cwd"))
+        yield
     torch.set_num_threads(threads)
     total = sum(STATS.values(), Counter())
     report = {"total": dict(total), "by_command": {k: dict(v) for k, v in STATS.items()}}

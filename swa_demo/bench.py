@@ -14,6 +14,8 @@ from pathlib import Path
 
 import torch
 
+from .limits import MAX_REPEAT
+
 
 def _median_ms(fn, repeat: int) -> float:
     fn()  # warm-up: first-call allocations and lazy imports stay out of the figure
@@ -25,12 +27,20 @@ def _median_ms(fn, repeat: int) -> float:
     return statistics.median(times)
 
 
-def bench_walkthrough(repeat: int = 20, json_path: str | None = None) -> dict:
+
+
+def bench_walkthrough(repeat: int = 20, json_path: str | Path | None = None) -> dict:
+    """Median times of `repeat` runs (1..MAX_REPEAT); the figures go to `json_path` if given, whose
+    folder must exist (nothing is created: a mistyped path should fail, not grow folders)."""
     from .generate import generate
     from .narrate import narrate
     from .tiny import parse_prompt
+    from .validate import Invalid, in_range
     from .walkthrough import Settings, model_for, run
 
+    problems = in_range("repeat", repeat, 1, MAX_REPEAT)
+    if problems:
+        raise Invalid(problems)
     settings = Settings()  # the seed walkthrough: A B C -> D E F, W = 2, 3 layers, seed policy
     t0 = time.perf_counter()
     model = model_for(settings)
@@ -53,7 +63,6 @@ def bench_walkthrough(repeat: int = 20, json_path: str | None = None) -> dict:
     print(f"  traced walkthrough+narrate  {result['traced_walkthrough_ms']:8.2f} ms  (target < 50)")
     print(f"  untraced generation         {result['untraced_generate_ms']:8.2f} ms")
     if json_path:
-        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
         Path(json_path).write_text(json.dumps(result, indent=1))
     return result
 

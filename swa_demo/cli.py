@@ -1,24 +1,75 @@
-"""`python -m swa_demo ...` (or `swa-demo ...`): walkthrough, train, generate, bench, costs.
+"""`python -m swa_demo ...` (or `swa-demo ...`): walkthrough, stream, train, generate, bench, costs.
 
-Bad input gets one line on stderr and exit code 2, never a traceback. Nothing heavy is imported before
-a command needs it: `costs` never imports torch.
+Every input gets an answer: the command's output (exit 0), or one line on stderr starting `error:`
+and exit code 2, never a traceback. `main` is the one place that turns an expected failure into that
+line: a bad value, a missing or unwritable file, out of memory (the GPU's or the CPU allocator's).
+Numbers, devices, token lists and output files are parsed by argument types built on `validate.py`
+while the command line is read, so a mistake is refused before any work starts. A traceback that
+still escapes is a bug, and `tests/test_cli_fuzz.py` looks for them with generated argument lists.
+Nothing heavy is imported before a command needs it: `costs` never imports torch.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
+from . import limits, paths, validate
 from .config import PATTERNS, POLICIES, ConfigError
+from .limits import (
+    DEFAULT_PREFILL_CHUNK,
+    MAX_JSON_LOGITS,
+    MAX_LAYERS,
+    MAX_NEW,
+    MAX_NEW_TOKENS,
+    MAX_POSITIONS,
+    MAX_PROMPT,
+    MAX_REPEAT,
+    PROGRESS_AFTER,
+)
 
 
 class UsageError(Exception):
-    pass
+    """A command line that cannot be read. Not a ValueError: argparse would swallow that one from an
+    argument type and print its own 'invalid ... value' instead of our sentence."""
 
 
 class Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit 2 (argparse's default prints the usage too)
         raise UsageError(message)
+
+
+# ---- argument types: validate.py parses, a bad value ends the parse with its sentence ------------
+
+def _refusing(parse):
+    def wrapped(raw: str):
+        try:
+            return parse(raw)
+        except validate.Invalid as err:
+            raise UsageError(str(err)) from None
+    return wrapped
+
+
+def whole(field: str, lo: int, hi: int):
+    """A whole number typed in ASCII digits, inside [lo, hi]."""
+    return _refusing(lambda raw: validate.parse_int(field, raw, lo, hi))
+
+
+def output_file(field: str = "json"):
+    return _refusing(lambda raw: validate.output_file(field, raw))
+
+
+def device(field: str = "device"):
+    return _refusing(lambda raw: validate.parse_device(field, raw))
+
+
+def token_ids(field: str = "prompt-ids"):
+    """Comma-separated ids; as many as fit MAX_POSITIONS with one new token (the vocabulary is checked
+    once the checkpoint is loaded)."""
+    return _refusing(lambda raw: validate.parse_int_list(field, raw, 0, 2**31 - 1, MAX_POSITIONS - 1,
+                                                         f"{MAX_POSITIONS:,} positions in all"))
 
 
 def build_parser() -> Parser:
@@ -31,14 +82,21 @@ def build_parser() -> Parser:
     w.add_argument("--prompt", default="ABC", help="tiny: letters, e.g. ABC or 'A B C' (default ABC)")
     w.add_argument("--text", default=None, help="smollm2: the text to continue "
                    "(default 'The capital of France is')")
-    w.add_argument("--new", type=int, default=3, help="tokens to generate (default 3)")
-    w.add_argument("--window", type=int, default=None, help="sliding window W (default 2; smollm2: 8)")
-    w.add_argument("--layers", type=int, default=3, help="decoder layers, 1-6 (default 3)")
+    w.add_argument("--new", type=whole("new", 1, MAX_NEW), default=3,
+                   help=f"tokens to generate, 1-{MAX_NEW} (default 3)")
+    # W's range depends on the model (tiny: 1-64; smollm2: 1-8192): the walkthrough checks it.
+    w.add_argument("--window", type=whole("window", -10**18, 10**18), default=None,
+                   help="sliding window W (default 2; smollm2: 8)")
+    w.add_argument("--layers", type=whole("layers", 1, MAX_LAYERS), default=3,
+                   help=f"tiny: decoder layers, 1-{MAX_LAYERS} (default 3)")
     w.add_argument("--policy", default=None, choices=POLICIES,
                    help="sliding-layer cache policy (default seed; smollm2: ring)")
     w.add_argument("--pattern", default="sliding", choices=list(PATTERNS), help="layer pattern")
-    w.add_argument("--sinks", type=int, default=0, help="attention sinks S (policy sink)")
-    w.add_argument("--chunk", type=int, default=None, help="prefill this many tokens at a time")
+    # S's range depends on W: the walkthrough checks it with the other settings (0 < S < W).
+    w.add_argument("--sinks", type=whole("sinks", -10**18, 10**18), default=0,
+                   help="attention sinks S, 0 < S < W (policy sink)")
+    w.add_argument("--chunk", type=whole("chunk", 1, max(MAX_PROMPT, limits.REAL_MAX_TOKENS)), default=None,
+                   help="prefill this many tokens at a time")
     w.add_argument("--lang", default="zh", choices=("zh", "en"))
     w.add_argument("--json", action="store_true", help="print the trace as JSON")
 
@@ -46,44 +104,56 @@ def build_parser() -> Parser:
                        "full, window and sink caches and the recompute baseline")
     s.add_argument("--model", default="smollm2", choices=("smollm2",))
     s.add_argument("--text-file", default=None, help="a UTF-8 text (default: the shipped KJV Genesis 1-20)")
-    s.add_argument("--tokens", type=int, default=1024, help="tokens of the text to feed (default 1024)")
-    s.add_argument("--window", type=int, default=256, help="cache size W per layer (default 256)")
-    s.add_argument("--sinks", type=int, default=4, help="attention sinks S of the sink policy (default 4)")
+    s.add_argument("--tokens", type=whole("tokens", 2, limits.STREAM_MAX_TOKENS), default=1024,
+                   help=f"tokens of the text to feed, 2-{limits.STREAM_MAX_TOKENS:,} (default 1024)")
+    s.add_argument("--window", type=whole("window", 1, limits.STREAM_MAX_TOKENS), default=256,
+                   help="cache size W per layer (default 256)")
+    s.add_argument("--sinks", type=whole("sinks", -10**18, 10**18), default=4,
+                   help="attention sinks S of the sink policy, 0 < S < W (default 4)")
     s.add_argument("--policies", default="full,window,sink,recompute",
                    help="comma-separated: full, window, sink, recompute (default all four)")
     s.add_argument("--positions", default="absolute", choices=("absolute", "cache", "both"),
                    help="absolute: keys rotated at their text position (the engine's way); cache: "
                         "StreamingLLM's positions inside the cache; both (default absolute)")
-    s.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
-                   help="cpu (default) or cuda (each step replayed as a CUDA graph)")
-    s.add_argument("--out", default=None, help="also write the record (JSON) to this file")
+    s.add_argument("--device", default="cpu", type=device(), help="cpu (default), cuda or cuda:N "
+                   "(on a GPU each step is replayed as a CUDA graph)")
+    s.add_argument("--out", type=output_file("out"), default=None,
+                   help="also write the record (JSON) to this file (its folder must exist)")
     s.add_argument("--json", action="store_true", help="print the record as JSON")
 
     t = sub.add_parser("train", help="retrain a tiny alphabet model from its fixed seed")
-    t.add_argument("--layers", type=int, default=3)
+    t.add_argument("--layers", type=whole("layers", 1, MAX_LAYERS), default=3)
     t.add_argument("--pattern", default="sliding", choices=list(PATTERNS))
     t.add_argument("--all", action="store_true", help="every shipped layer count and pattern")
 
     g = sub.add_parser("generate", help="greedy generation from a transformers Mistral checkpoint")
     g.add_argument("--checkpoint", required=True, help="directory with config.json + *.safetensors")
-    g.add_argument("--prompt-ids", required=True, help="comma-separated token ids, e.g. 1,2,3")
-    g.add_argument("--max-new-tokens", type=int, default=16)
-    g.add_argument("--prefill-chunk", type=int, default=None)
+    g.add_argument("--prompt-ids", required=True, type=token_ids(),
+                   help="comma-separated token ids, e.g. 1,2,3")
+    g.add_argument("--max-new-tokens", type=whole("max-new-tokens", 1, MAX_NEW_TOKENS), default=16,
+                   help=f"tokens to generate, 1-{MAX_NEW_TOKENS} (default 16)")
+    g.add_argument("--prefill-chunk", type=whole("prefill-chunk", 1, MAX_POSITIONS), default=None,
+                   help=f"prefill this many tokens at a time (default: {DEFAULT_PREFILL_CHUNK} for longer "
+                        "prompts, else all at once)")
     g.add_argument("--policy", default="ring", choices=("ring", "seed", "mask-only"))
     g.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"))
-    g.add_argument("--device", default="cpu")
+    g.add_argument("--device", default="cpu", type=device(), help="cpu, cuda or cuda:N")
     g.add_argument("--json", action="store_true", help="print {tokens, logits} as JSON")
 
-    b = sub.add_parser("bench", help="benchmarks: the walkthrough (CPU) or the 7B engine (GPU)")
+    b = sub.add_parser("bench", help="benchmarks: the walkthrough and SmolLM2 (CPU), the 7B engine (GPU)")
     b.add_argument("what", nargs="?", default="walkthrough", choices=("walkthrough", "real", "gpu", "plots"),
                    help="walkthrough: CPU timing; real: SmolLM2 on the CPU (load, traced step, stream); "
                         "gpu: the 7B benchmark; plots: charts of recorded runs")
-    b.add_argument("--repeat", type=int, default=20, help="walkthrough: timed repeats")
+    b.add_argument("--repeat", type=whole("repeat", 1, MAX_REPEAT), default=20,
+                   help=f"walkthrough, real: timed repeats, 1-{MAX_REPEAT} (default 20)")
     b.add_argument("--plan", default="smoke",
-                   help="gpu: smoke, kernel-sweep, kernel-prefill, hybrid, compiled-rest, "
-                        "transformers or interop")
-    b.add_argument("--layers", type=int, default=32, help="gpu: decoder layers of the 7B shape")
-    b.add_argument("--json", default=None, help="write the figures to this JSON file")
+                   help="gpu: smoke, kernel-sweep, kernel-prefill, hybrid, compiled-rest, transformers, "
+                        "interop; tensor parallel under torchrun: tp, tp-prefill, tp-cpu")
+    b.add_argument("--layers", type=whole("layers", 1, 32), default=None,
+                   help="gpu: decoder layers of the 7B shape, 1-32 (default 32)")
+    b.add_argument("--json", type=output_file(), default=None,
+                   help="write the figures to this file (its folder must exist); gpu: default "
+                        "assets/bench/gpu_PLAN.json")
 
     c = sub.add_parser("costs", help="KV-cache/state bytes, weights and FLOPs against context, at real "
                        "model shapes")
@@ -114,27 +184,79 @@ def _progress(total: int, desc: str):
     return tqdm(total=total, desc=desc, file=sys.stderr, disable=None, leave=False, dynamic_ncols=True)
 
 
+# ---- the one place where expected failures become one line -----------------------------------------
+
+def out_of_memory(err: BaseException) -> bool:
+    """The GPU's out-of-memory error, Python's MemoryError, or the CPU allocator's RuntimeError
+    ("DefaultCPUAllocator: can't allocate memory"): the same failure, the same answer. torch's class
+    is looked up only if torch was imported: a command that never imported it cannot raise it."""
+    torch = sys.modules.get("torch")
+    return (isinstance(err, MemoryError) or (torch is not None and isinstance(err, torch.OutOfMemoryError))
+            or (isinstance(err, RuntimeError) and "can't allocate memory" in str(err)))
+
+
+def shipped_weights_error(err: BaseException) -> bool:
+    """The tiny model's weights missing or unreadable (`tiny.WeightsError`, once tiny is imported)."""
+    tiny = sys.modules.get("swa_demo.tiny")
+    return tiny is not None and isinstance(err, tiny.WeightsError)
+
+
+def first_line(err: BaseException, limit: int = 200) -> str:
+    lines = str(err).strip().splitlines()
+    return lines[0][:limit] if lines else type(err).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
+    tolerate_any_output_encoding()
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
-    except (UsageError, ConfigError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except Exception as err:
-        # The error classes of torch and of the tiny models exist only once their modules are imported,
-        # and only then can they be raised: look them up there rather than importing torch for them.
-        tiny, torch = sys.modules.get("swa_demo.tiny"), sys.modules.get("torch")
-        if tiny is not None and isinstance(err, tiny.WeightsError):
-            print(f"error: {err}", file=sys.stderr)
-            return 2
-        if isinstance(err, MemoryError) or (torch is not None and isinstance(err, torch.OutOfMemoryError)):
-            first = str(err).splitlines()[0][:160] if str(err) else "out of memory"
-            print(f"error: {first}; try a shorter prompt, --prefill-chunk, fewer new tokens or a smaller "
-                  "batch", file=sys.stderr)
-            return 2
-        raise
+    except (UsageError, ConfigError) as err:  # ConfigError includes validate.Invalid
+        return fail(str(err))
+    except OSError as err:  # a file that cannot be read or written, a full disk
+        where = f"{err.filename}: " if err.filename else ""
+        return fail(f"{where}{err.strerror or first_line(err)}")
+    except (MemoryError, RuntimeError) as err:
+        if shipped_weights_error(err):
+            return fail(str(err))
+        if not out_of_memory(err):
+            raise  # not an input problem: a bug, and its traceback is the report
+        return fail(f"out of memory ({first_line(err, 160)}); try a shorter prompt, a smaller "
+                    "--prefill-chunk, fewer new tokens, --policy ring, or a smaller batch")
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
 
+
+def fail(message: str) -> int:
+    print("error: " + " ".join(message.split()), file=sys.stderr)  # one line, whatever the message held
+    return 2
+
+
+def tolerate_any_output_encoding() -> None:
+    """Characters the output's encoding lacks (PYTHONIOENCODING=ascii, a C locale) are written as \\u
+    escapes instead of ending in a UnicodeEncodeError; JSON stays valid, since its strings read them."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+
+
+def emit(text: str) -> None:
+    """Print a command's output; say once on stderr when the encoding forced escapes into it."""
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        print(f"note: the output's encoding ({encoding}) lacks some characters; they are written as "
+              "\\u escapes (PYTHONIOENCODING=utf-8 shows them)", file=sys.stderr)
+    try:
+        print(text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader stopped early (`| head`): nothing left to say to it
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+# ---- the commands ----------------------------------------------------------------------------------
 
 def cmd_walkthrough(args) -> int:
     from .narrate import narrate
@@ -145,11 +267,12 @@ def cmd_walkthrough(args) -> int:
         raise UsageError("--text is for --model smollm2; the tiny model takes --prompt letters")
     text = REAL_DEFAULT_TEXT if args.text is None else args.text
     settings = Settings(prompt=text if real else args.prompt, new=args.new,
-                        window=(8 if real else 2) if args.window is None else args.window, layers=args.layers,
+                        window=(8 if real else 2) if args.window is None else args.window,
+                        layers=args.layers,
                         policy=args.policy or ("ring" if real else "seed"), pattern=args.pattern,
                         sinks=args.sinks, chunk=args.chunk, model=args.model)
     trace = run(settings, source=real_source(progress=_stage) if real else None)
-    print(trace.to_json(indent=1) if args.json else narrate(trace, args.lang))
+    emit(trace.to_json(indent=1) if args.json else narrate(trace, args.lang))
     return 0
 
 
@@ -161,11 +284,8 @@ def _stage(fraction: float, message: str) -> None:
 def cmd_stream(args) -> int:
     import json
 
-    import torch
-
     from . import stream
     from .interop import smollm2
-    from .validate import parse_int
 
     policies = [p.strip() for p in args.policies.split(",") if p.strip()]
     bad = [p for p in policies if p not in stream.POLICIES]
@@ -173,12 +293,9 @@ def cmd_stream(args) -> int:
         raise UsageError(f"--policies takes a comma-separated list of {', '.join(stream.POLICIES)}; "
                          f"got {args.policies!r}")
     positions = list(stream.POSITIONS) if args.positions == "both" else [args.positions]
-    tokens = parse_int("tokens", str(args.tokens), 2, stream.MAX_TOKENS)
-    window = parse_int("window", str(args.window), 1, stream.MAX_TOKENS)
+    tokens, window = args.tokens, args.window
     if "sink" in policies and not 0 < args.sinks < window:
         raise UsageError(f"--sinks must satisfy 0 < S < W (W = {window}), got {args.sinks}")
-    if args.device == "cuda" and not torch.cuda.is_available():
-        raise UsageError("--device cuda, but this machine has no CUDA GPU; use --device cpu")
     text = stream.read_text(args.text_file or stream.DEFAULT_TEXT)
     model, tok = smollm2.load(device=args.device, progress=_stage)
     ids = tok.encode(text)
@@ -204,19 +321,16 @@ def cmd_stream(args) -> int:
     if args.out:
         stream.save(record, args.out)
     if args.json:
-        print(json.dumps(record))
+        emit(json.dumps(record))
     else:
-        print(f"SmolLM2-135M, {tokens} tokens of {record['text_file']}, fed one at a time; "
-              f"positions: {', '.join(positions)} ({stream.POSITION_NOTE})")
-        print(stream.format_rows(rows))
+        emit(f"SmolLM2-135M, {tokens} tokens of {record['text_file']}, fed one at a time; positions: "
+             f"{', '.join(positions)} ({stream.POSITION_NOTE})\n" + stream.format_rows(rows))
     return 0
 
 
 def cmd_train(args) -> int:
     from . import tiny
 
-    if not args.all and not 1 <= args.layers <= tiny.MAX_LAYERS:
-        raise ConfigError(f"layers must be between 1 and {tiny.MAX_LAYERS}, got {args.layers}")
     jobs = ([(n, p) for p in tiny.SHIPPED_PATTERNS for n in range(1, tiny.MAX_LAYERS + 1)]
             if args.all else [(args.layers, args.pattern)])
     with _progress(len(jobs), "train") as bar:
@@ -229,36 +343,77 @@ def cmd_train(args) -> int:
     return 0
 
 
+def generate_problems(ids: list[int], new: int, json_out: bool, model=None,
+                      chunk: int | None = None, policy: str = "ring", device: str = "cpu") -> list:
+    """What is wrong with a `generate` run: before loading (positions), then with the model (vocabulary,
+    printed logits, memory against what is free)."""
+    from .validate import Problem
+
+    problems = []
+    if len(ids) + new > MAX_POSITIONS:
+        problems.append(Problem("max-new-tokens", "positions", {
+            "p": len(ids), "n": new, "total": len(ids) + new, "hi": MAX_POSITIONS,
+            "why": "the context Mistral-7B-v0.1 was trained for"}))
+    if model is None:
+        return problems
+    vocab = model.cfg.vocab_size
+    bad = [i for i in ids if i >= vocab]
+    if bad:
+        problems.append(Problem("prompt-ids", "vocab", {"v": bad[0], "hi": vocab - 1}))
+    if json_out and new * vocab > MAX_JSON_LOGITS:
+        problems.append(Problem("json", "json_size", {"n": new * vocab, "steps": new, "vocab": vocab,
+                                                      "hi": MAX_JSON_LOGITS}))
+    from .generate import memory_estimate
+    from .interop.hf import available_memory
+
+    need = memory_estimate(model.cfg, len(ids), new, policy, chunk)
+    if json_out:  # Python floats in lists, then the text: about 52 bytes per printed logit
+        need["JSON"] = new * vocab * 52
+    free = available_memory(device)
+    if free is not None and sum(need.values()) > 0.9 * free:
+        parts = ", ".join(f"{k} {gb(v)}" for k, v in need.items() if v >= 1e6)
+        problems.append(Problem("memory", "memory", {
+            "need": gb(sum(need.values())), "parts": parts, "free": gb(free),
+            "fix": "try a smaller --prefill-chunk, fewer tokens, --policy ring or leaving out --json"}))
+    return problems
+
+
+def gb(n: float) -> str:
+    return f"{n / 1e9:.1f} GB" if n >= 1e8 else f"{n / 1e6:.0f} MB"
+
+
 def cmd_generate(args) -> int:
     import json
-
-    import torch
 
     from .generate import generate
     from .interop import load_checkpoint
 
-    try:
-        ids = [int(x) for x in args.prompt_ids.split(",") if x.strip()]
-    except ValueError:
-        raise ConfigError(f"--prompt-ids takes comma-separated integers, got {args.prompt_ids!r}") from None
-    if not ids:
-        raise ConfigError("--prompt-ids is empty; give at least one token id")
-    if not 1 <= args.max_new_tokens <= 100_000:
-        raise ConfigError(f"--max-new-tokens must be between 1 and 100000, got {args.max_new_tokens}")
-    if args.prefill_chunk is not None and args.prefill_chunk < 1:
-        raise ConfigError(f"--prefill-chunk must be at least 1, got {args.prefill_chunk}")
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError("--device cuda, but this machine has no CUDA GPU; use --device cpu")
+    ids, new = args.prompt_ids, args.max_new_tokens
+    chunk = args.prefill_chunk or (DEFAULT_PREFILL_CHUNK if len(ids) > DEFAULT_PREFILL_CHUNK else None)
+    problems = generate_problems(ids, new, args.json)
+    if problems:
+        raise validate.Invalid(problems)
     model = load_checkpoint(args.checkpoint, args.dtype, args.device)
-    bad = [i for i in ids if not 0 <= i < model.cfg.vocab_size]
-    if bad:
-        raise ConfigError(f"token id {bad[0]} is outside the vocabulary (0..{model.cfg.vocab_size - 1})")
-    out = generate(model, [ids], args.max_new_tokens, policy=args.policy, chunk=args.prefill_chunk)
+    problems = generate_problems(ids, new, args.json, model, chunk, args.policy, args.device)
+    if problems:
+        raise validate.Invalid(problems)
+    bar = None
+    if len(ids) + new > PROGRESS_AFTER:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(ids) + new - 1, unit="pos", desc="generate", file=sys.stderr,
+                   disable=None, leave=False)  # disable=None: drawn only on a terminal
+    try:
+        out = generate(model, [ids], new, policy=args.policy, chunk=chunk,
+                       progress=bar.update if bar else None)
+    finally:
+        if bar:
+            bar.close()
     tokens = out.tokens[0].tolist()
     if args.json:
-        print(json.dumps({"tokens": tokens, "logits": out.logits[0].float().tolist()}))
+        emit(json.dumps({"tokens": tokens, "logits": out.logits[0].float().tolist()}))
     else:
-        print(" ".join(map(str, tokens)))
+        emit(" ".join(map(str, tokens)))
     return 0
 
 
@@ -280,17 +435,23 @@ def cmd_bench(args) -> int:
             print(f"wrote {path}")
         return 0
     import dataclasses
-    from pathlib import Path
 
-    from . import bench_gpu, bench_runs
+    from . import bench_gpu, bench_runs, bench_tp
 
+    # Without --json, the plan's file in the repository's assets/bench/, wherever the command runs.
+    out = Path(args.json or paths.ASSETS / "bench" / f"gpu_{args.plan}.json")
+    if args.plan in bench_tp.PLANS:  # tensor parallel, under torchrun: its own module
+        bench_tp.run(args.plan, out, args.layers)
+        return 0
     if args.plan not in bench_runs.PLANS:
-        raise ConfigError(f"unknown plan {args.plan!r}; use one of {', '.join(bench_runs.PLANS)}")
-    plan = dataclasses.replace(bench_runs.PLANS[args.plan], layers=args.layers)
+        plans = [*bench_runs.PLANS, *bench_tp.PLANS]
+        raise ConfigError(f"unknown plan {args.plan!r}; use one of {', '.join(plans)}")
+    plan = bench_runs.PLANS[args.plan]
+    if args.layers:
+        plan = dataclasses.replace(plan, layers=args.layers)
     try:
         with _progress(plan.parts, f"bench gpu {args.plan}") as bar:
-            bench_runs.run(plan, Path(args.json or f"assets/bench/gpu_{args.plan}.json"),
-                          log=lambda line: bar.write(line, file=sys.stdout), advance=bar.update)
+            bench_runs.run(plan, out, log=lambda line: bar.write(line, file=sys.stdout), advance=bar.update)
     except bench_gpu.GpuError as err:
         raise ConfigError(str(err)) from None
     return 0

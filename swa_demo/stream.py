@@ -44,10 +44,6 @@ POSITION_NOTE = ("absolute: each key rotated once at its position in the text; c
                  "before RoPE and rotated at their index inside the cache, StreamingLLM's way")
 RECOMPUTE_BATCH = 8  # windows per forward in the recompute baseline (CPU): the same work, fewer calls
 RECOMPUTE_BATCH_GPU = 64
-# Longest stream: the shipped English text has 15,781 tokens; the full policy's cache grows by 46 KB
-# per token (30 layers x 2 x 3 heads x 64 x 4 B) and the recompute baseline costs W forwards per token,
-# so longer runs take hours on a CPU without showing more than the first 16k do.
-MAX_TOKENS = 16384
 DEFAULT_TEXT = paths.ASSETS / "texts" / "genesis_kjv_1-20.txt"
 
 

@@ -17,12 +17,12 @@ import torch.nn.functional as F
 
 from . import paths
 from .config import PATTERNS, ConfigError, seed_tiny
+from .limits import MAX_LAYERS
 from .model import Decoder, build
 
 LETTERS = string.ascii_uppercase
 ASSETS = paths.ASSETS / "tiny"
 TRAIN_SEED = 1234
-MAX_LAYERS = 6  # the shipped weights cover 1..6 layers of each pattern
 SHIPPED_PATTERNS = tuple(PATTERNS)  # every family ships weights for 1..MAX_LAYERS layers
 
 

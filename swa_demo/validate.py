@@ -17,8 +17,10 @@ Values a user typed are quoted with `repr`, so nothing they type is read as mark
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .config import ConfigError
 
@@ -174,3 +176,109 @@ def parse_contexts(raw: str, name: str = "context") -> list[int]:
             raise Invalid([Problem(name, "tokens_range", {"v": shown, "hi": "1024M"})])
         out.append(int(digits) * TOKEN_UNITS[unit])
     return out
+
+
+# ---- command-line values beyond the walkthrough's: token lists, devices, output files, limits ------
+
+MESSAGES["en"].update({
+    "not_int_list": "{label} takes comma-separated whole numbers, e.g. 1,2,3; {v!r} is not one",
+    "empty_list": "{label} is empty; give at least one token id, e.g. 1,2,3",
+    "too_many": "{label} has {n} values; use at most {hi} ({why})",
+    "vocab": "{label}: token id {v} is outside the vocabulary (0..{hi})",
+    "device": "{label} must be cpu, cuda or cuda:N, got {v!r}",
+    "meta_device": "{label} {v!r} holds shapes but no numbers; use cpu or cuda",
+    "no_gpu": "{label} {v!r} asks for a GPU, but this machine has no CUDA GPU; use --device cpu",
+    "gpu_index": "{label} {v!r}: this machine has {n} CUDA GPU(s), cuda:0 to cuda:{last}",
+    "no_folder": "{label}: the folder {folder!r} does not exist; create it first",
+    "is_folder": "{label} {v!r} is a folder; give a file name",
+    "not_writable": "{label}: cannot write {v!r} ({why})",
+    "positions": "{label}: {p} prompt tokens and {n} new ones make {total} positions; at most {hi} ({why})",
+    "json_size": "{label} would print {n:,} logits ({steps} steps x {vocab} vocabulary entries); at most "
+                 "{hi:,}: leave out --json or ask for fewer tokens",
+    "memory": "this run needs about {need} ({parts}) and {free} is free; {fix}",
+})
+MESSAGES["zh"].update({
+    "not_int_list": "{label}应为逗号分隔的整数，例如 1,2,3；{v!r} 不是整数",
+    "empty_list": "{label}为空：请至少给出 1 个 token id，例如 1,2,3",
+    "too_many": "{label}有 {n} 个值，最多 {hi} 个（{why}）",
+    "vocab": "{label}：token id {v} 超出词表范围（0..{hi}）",
+    "device": "{label}应为 cpu、cuda 或 cuda:N（当前为 {v!r}）",
+    "meta_device": "{label} {v!r} 只有形状没有数值；请用 cpu 或 cuda",
+    "no_gpu": "{label} {v!r} 需要 GPU，但本机没有 CUDA GPU；请用 --device cpu",
+    "gpu_index": "{label} {v!r}：本机有 {n} 块 CUDA GPU（cuda:0 到 cuda:{last}）",
+    "no_folder": "{label}：文件夹 {folder!r} 不存在，请先创建",
+    "is_folder": "{label} {v!r} 是文件夹，请给出文件名",
+    "not_writable": "{label}：无法写入 {v!r}（{why}）",
+    "positions": "{label}：提示 {p} 个 token 加新生成 {n} 个共 {total} 个位置，最多 {hi} 个（{why}）",
+    "json_size": "{label} 将输出 {n:,} 个 logit（{steps} 步 × 词表 {vocab}），最多 {hi:,} 个："
+                 "去掉 --json 或减少 token",
+    "memory": "本次运行约需 {need}（{parts}），可用 {free}；{fix}",
+})
+CLI_LABELS.update({"prompt-ids": "--prompt-ids", "max-new-tokens": "--max-new-tokens",
+                   "prefill-chunk": "--prefill-chunk", "device": "--device", "json": "--json",
+                   "repeat": "--repeat", "memory": "memory"})
+
+
+def _shown(raw: str, n: int = 40) -> str:
+    """A typed value, cut to `n` characters for a message (a 5,000-character value stays one line)."""
+    return raw if len(raw) <= n else raw[:n] + "…"
+
+
+def parse_int_list(name: str, raw: str, lo: int, hi: int, max_count: int, why: str) -> list[int]:
+    """Comma-separated whole numbers ('1,2,3'; blanks around commas and a trailing comma are fine)."""
+    parts = [p for p in raw.split(",") if p.strip()]
+    if not parts:
+        raise Invalid([Problem(name, "empty_list")])
+    if len(parts) > max_count:
+        raise Invalid([Problem(name, "too_many", {"n": len(parts), "hi": max_count, "why": why})])
+    out = []
+    for part in parts:
+        try:
+            out.append(parse_int(name, part, lo, hi))
+        except Invalid:
+            raise Invalid([Problem(name, "not_int_list", {"v": _shown(part.strip())})]) from None
+    return out
+
+
+def parse_device(name: str, raw: str) -> str:
+    """'cpu', 'cuda' or 'cuda:N' on a machine that has that GPU; 'meta' and anything else refused."""
+    import torch  # only this check needs torch
+
+    text = raw.strip().lower()
+    if text == "meta":
+        raise Invalid([Problem(name, "meta_device", {"v": raw})])
+    match = re.fullmatch(r"cpu|cuda(?::(\d{1,3}))?", text)
+    if not match:
+        raise Invalid([Problem(name, "device", {"v": _shown(raw)})])
+    if text.startswith("cuda"):
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if n == 0:
+            raise Invalid([Problem(name, "no_gpu", {"v": raw})])
+        if match.group(1) is not None and int(match.group(1)) >= n:
+            raise Invalid([Problem(name, "gpu_index", {"v": raw, "n": n, "last": n - 1})])
+    return text
+
+
+def output_file(name: str, raw: str) -> Path:
+    """A file the program can write: its folder exists (none is created), the path is not a folder, and
+    the file opens for writing. Checked when the command line is read, before minutes of work."""
+    path = Path(raw).expanduser()
+    folder = path.parent
+    if not raw.strip():
+        raise Invalid([Problem(name, "is_folder", {"v": raw})])
+    if path.is_dir():
+        raise Invalid([Problem(name, "is_folder", {"v": _shown(raw, 80)})])
+    if not folder.is_dir():
+        raise Invalid([Problem(name, "no_folder", {"folder": _shown(str(folder), 80)})])
+    # Opening it is the only sure test (a root user "may" write in /proc, where nothing can be made);
+    # a file made only to test it is removed again.
+    existed = path.exists()
+    try:
+        with open(path, "a"):
+            pass
+    except OSError as err:
+        raise Invalid([Problem(name, "not_writable", {"v": _shown(raw, 80),
+                                                      "why": err.strerror or type(err).__name__})]) from None
+    if not existed:
+        path.unlink(missing_ok=True)
+    return path

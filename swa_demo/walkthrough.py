@@ -16,21 +16,13 @@ import torch
 
 from .config import PATTERNS, POLICIES, pattern
 from .generate import generate
+from .limits import MAX_NEW, MAX_PROMPT, MAX_WINDOW, REAL_MAX_CHARS, REAL_MAX_TOKENS, REAL_MAX_WINDOW
 from .model import Decoder, dtype_of
 from .tiny import LETTERS, MAX_LAYERS, label, load, parse_prompt
 from .trace import Trace, Tracer
 from .validate import Invalid, Problem, in_range, one_of
 
 MODELS = ("tiny", "smollm2")
-MAX_PROMPT = 32
-MAX_NEW = 32
-MAX_WINDOW = 64
-# SmolLM2: the trace keeps every head's weights for every query of every layer (30 layers x 9 heads x
-# T^2 / 2 numbers for a prompt of T tokens, about 4 MB of JSON at T = 64) and the page draws them, so
-# the text is capped at 64 tokens; 4,000 characters are checked before tokenizing (more cannot fit).
-REAL_MAX_TOKENS = 64
-REAL_MAX_CHARS = 4000
-REAL_MAX_WINDOW = 8192  # the context SmolLM2 was trained on: a larger window would never slide here
 REAL_PATTERNS = ("sliding", "gemma2", "gemma3", "full")  # attention kinds only: it has no SSM weights
 REAL_DEFAULT_TEXT = "The capital of France is"
 

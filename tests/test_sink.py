@@ -6,14 +6,13 @@ import random
 
 import pytest
 import torch
-from helpers import incremental_logits, random_model
+from helpers import assert_parity, incremental_logits, random_model
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from swa_demo import cli
-from swa_demo.cache import CacheView, KVCache
+from swa_demo.cache import KVCache
 from swa_demo.config import FULL, MAMBA, SLIDING
-from swa_demo.mamba import SSMState
 from swa_demo.window import allowed, dense_mask
 
 
@@ -28,36 +27,9 @@ def streaming_llm(q: int, k: int, window: int, sinks: int) -> bool:
     return k <= q and (k < sinks or q - k < window - sinks)
 
 
-class DenseRecompute:
-    """Not a cache: hands attention exactly this forward's keys, with the window and sinks of a layer,
-    so that `model(tokens, positions, [DenseRecompute(...)])` is a full recompute under the sink mask."""
-
-    def __init__(self, window: int | None, sinks: int):
-        self.window, self.sinks, self.policy = window, sinks, f"dense-{window}-{sinks}"
-        self.rope = "absolute"
-        self.pos = torch.empty(0)
-
-    def update(self, k, v, pos, decode=False):
-        return CacheView(k, v, pos, None)
-
-
-def sink_reference(model, seq: list[int], sinks: int) -> torch.Tensor:
-    """Logits (T, V) of a full recompute where sliding layers allow sinks + window, full layers all."""
-    cfg = model.cfg
-    caches = [SSMState(cfg, 1) if kind == MAMBA else
-              DenseRecompute(cfg.sliding_window if kind == SLIDING else None, sinks if kind == SLIDING else 0)
-              for kind in cfg.layer_types]
-    tokens = torch.tensor([seq])
-    with torch.no_grad():
-        return model(tokens, torch.arange(len(seq))[None], caches)[0]
-
-
 def assert_sink_parity(model, seqs, prompt_lens, sinks, chunk=None, atol=1e-5):
-    got = incremental_logits(model, seqs, prompt_lens, "sink", chunk, sinks=sinks)
-    for r, (s, p) in enumerate(zip(seqs, prompt_lens)):
-        ref = sink_reference(model, s, sinks)[p - 1:]
-        err = (got[r] - ref).abs().max().item()
-        assert err < atol, f"row {r} (S={sinks}, chunk={chunk}): max |diff| {err:.2e}"
+    """Sink decoding against a full recompute whose sliding layers allow the sinks and the window."""
+    assert_parity(model, seqs, prompt_lens, "sink", chunk, atol, sinks=sinks)
 
 
 # ---- the predicate ------------------------------------------------------------------------------

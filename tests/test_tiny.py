@@ -1,16 +1,13 @@
-"""The tiny alphabet model really learns, from a fixed seed, in seconds."""
-
-import time
+"""The tiny alphabet model really learns, from a fixed seed (how long it takes is a figure of
+`python -m swa_demo train`, not a test: a timed test fails on a busy machine, not on slow code)."""
 
 from swa_demo import tiny
 from swa_demo.generate import generate
 
 
 def test_training_from_the_fixed_seed_learns_the_alphabet():
-    t0 = time.perf_counter()
     losses = []
     model = tiny.train(3, log=losses.append)
-    assert time.perf_counter() - t0 < 60
     assert float(losses[-1].split("loss")[1].split()[0]) < 0.01
     out = generate(model, [tiny.parse_prompt("ABC"), tiny.parse_prompt("PQRS")], 3, policy="ring")
     assert ["".join(map(tiny.label, row)) for row in out.tokens.tolist()] == ["DEF", "TUV"]

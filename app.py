@@ -2,17 +2,16 @@
 
 import streamlit as st
 
-from swa_demo.ui.classroom import classroom_view, setup
-from swa_demo.ui.i18n import tr
+from swa_demo.ui.classroom import classroom_view, settings_sidebar, setup, tab_labels
 from swa_demo.ui.optional import optional_view
 
 st.set_page_config(page_title="SWA · KV Cache", page_icon="🪟", layout="wide")
 lang = setup()
 
 # on_change="rerun": only the open tab runs, so a step change never recomputes the other views.
-classroom, receptive, costs, fullscale = st.tabs(
-    [tr(lang, "tab_classroom"), tr(lang, "tab_receptive"), tr(lang, "tab_costs"), tr(lang, "tab_fullscale")],
-    key="tab", on_change="rerun")
+classroom, receptive, costs, fullscale = st.tabs(tab_labels(lang), key="tab", on_change="rerun")
+# The sidebar's settings drive the classroom and the receptive field; the other tabs have their own.
+settings_sidebar(lang, active=classroom.open is not False or bool(receptive.open))
 with classroom:
     if classroom.open is not False:
         classroom_view(lang)

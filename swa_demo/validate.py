@@ -50,6 +50,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "bad_char": "{label} may only hold the letters A-Z; {c!r} is not one",
         "too_long": "{label} has {n} letters; use at most {hi}",
         "sinks_range": "{label} must satisfy 0 < S < W (W = {w}), got {v}",
+        "step_shown": "{label} must be between 1 and {hi}, got {v}; showing step {shown}",
     },
     "zh": {
         "range": "{label}应在 {lo} 到 {hi} 之间（当前为 {v}）",
@@ -60,6 +61,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "bad_char": "{label}只能包含字母 A–Z；{c!r} 不是字母",
         "too_long": "{label}有 {n} 个字母，最多只能有 {hi} 个",
         "sinks_range": "{label}必须满足 0 < S < W（W = {w}，当前 S = {v}）",
+        "step_shown": "{label}应在 1 到 {hi} 之间（当前为 {v}），已改为显示第 {shown} 步",
     },
 }
 

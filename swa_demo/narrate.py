@@ -40,8 +40,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "recv_prev": "接收第 {p} 层的输出 [{hs}] 作为输入",
         "compute": "计算 {what}",
         "holds": "本步之前，第 {l} 层的 Cache 存有：{entries}",
-        "reads_window": "注意力只读窗口内的 KV（位置 ≥ {rule} = {cut}）：{entries}",
-        "reads_sinks": "注意力只读汇点和窗口内的 KV（位置 < {s}，或 ≥ {rule} = {cut}）：{entries}",
+        "reads_window": "注意力只读窗口内的 KV（位置 ≥ {rule}={cut}）：{entries}",
+        "reads_sinks": "注意力只读汇点和窗口内的 KV（位置 < {s}，或 ≥ {rule}={cut}）：{entries}",
         "reads_full": "全注意力读取到目前为止的全部 {n} 个 KV：{entries}",
         "held_unread": "{entries} 存在 Cache 里却不会再被读取：本步之前存了 {n} 个条目，而 W = {w} 个槽的"
                        "环形缓存就够了（{policy} 策略推迟了丢弃）",
@@ -57,7 +57,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "append": "将新计算的 {kv} 追加到第 {l} 层的 Cache",
         "ring_write": "把 {kv} 写入槽 {slot}（= {pos} mod {w}）",
         "sink_write": "把 {kv} 写入槽 {slot}（= {s} + ({pos} − {s}) mod {r}）",
-        "evict_seed": "丢弃位置小于 {rule} = {cut} 的 KV：{ev}",
+        "evict_seed": "丢弃位置小于 {rule}={cut} 的 KV：{ev}",
         "evict_ring": "覆盖并丢弃 {ev}",
         "no_evict": "没有丢弃任何 KV",
         "mask_only": "注意：mask-only 只在注意力里滑动，Cache 仍保存全部 {n} 个位置，显存继续增长",
@@ -79,9 +79,9 @@ PHRASES: dict[str, dict[str, str]] = {
         "recv_prev": "Receives layer {p}'s outputs [{hs}]",
         "compute": "Computes {what}",
         "holds": "Before this step, layer {l}'s cache holds: {entries}",
-        "reads_window": "Attention reads only the window (positions ≥ {rule} = {cut}): {entries}",
-        "reads_sinks": "Attention reads only the sinks and the window (positions < {s}, or ≥ {rule} = "
-                       "{cut}): {entries}",
+        "reads_window": "Attention reads only the window (positions ≥ {rule}={cut}): {entries}",
+        "reads_sinks": "Attention reads only the sinks and the window (positions < {s}, or ≥ "
+                       "{rule}={cut}): {entries}",
         "reads_full": "Full attention reads all {n} KV so far: {entries}",
         "held_unread": "{entries} are held but never read again: {n} entries held before this step, where "
                        "a ring of W = {w} slots suffices (the {policy} policy evicts late)",
@@ -97,7 +97,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "append": "Appends the new {kv} to layer {l}'s cache",
         "ring_write": "Writes {kv} to slot {slot} (= {pos} mod {w})",
         "sink_write": "Writes {kv} to slot {slot} (= {s} + ({pos} − {s}) mod {r})",
-        "evict_seed": "Drops every KV at a position below {rule} = {cut}: {ev}",
+        "evict_seed": "Drops every KV at a position below {rule}={cut}: {ev}",
         "evict_ring": "Overwrites and drops {ev}",
         "no_evict": "Nothing is evicted",
         "mask_only": "Note: mask-only slides the attention but the cache still holds all {n} positions; "
@@ -127,8 +127,9 @@ def _join(items: list[str], lang: str) -> str:
 
 
 def window_rule(q: int, window: int, sinks: int = 0) -> str:
-    """The eviction boundary written out: '3−2+1' (or '6−(3−1)+1' with sinks), see `window.first_needed`."""
-    return f"{q}−{window}+1" if not sinks else f"{q}−({window}−{sinks})+1"
+    """The eviction boundary written out as the seed does: '3-2+1' (or '6-(3-1)+1' with sinks), the
+    expression `window.first_needed` evaluates."""
+    return f"{q}-{window}+1" if not sinks else f"{q}-({window}-{sinks})+1"
 
 
 def step_title(step: StepTrace, lang: str) -> str:
@@ -295,10 +296,10 @@ SEED_NOTES = (
     }),
     SeedNote("decode", "D", (2, 3), {
         "zh": "种子文本在第 2、3 层 decode 时“读取所有历史 KV (A, B, C)”，再丢弃 A、B。prefill 结束时，之后的"
-              "查询（D 及以后）已用不到 A、B（3−2+1 = 2），所以 ring 策略在 prefill 时就不保存 A；seed 策略"
+              "查询（D 及以后）已用不到 A、B（3-2+1=2），所以 ring 策略在 prefill 时就不保存 A；seed 策略"
               "照原文延后丢弃：Cache 存着 A、B，注意力却只读 C、D。",
         "en": "In layers 2 and 3 the seed's decode 'reads all history (A, B, C)' and only then drops A and B. "
-              "Once prefill ends no later query (D onwards) can use A or B (3−2+1 = 2), so the ring policy "
+              "Once prefill ends no later query (D onwards) can use A or B (3-2+1=2), so the ring policy "
               "never stores A; the seed policy keeps the text's late eviction: the cache holds A and B, "
               "attention reads only C and D.",
     }),

@@ -51,6 +51,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "too_long": "{label} has {n} letters; use at most {hi}",
         "sinks_range": "{label} must satisfy 0 < S < W (W = {w}), got {v}",
         "step_shown": "{label} must be between 1 and {hi}, got {v}; showing step {shown}",
+        "beyond": "{label} got a number too large to hold; it keeps its last value (use {lo} to {hi})",
     },
     "zh": {
         "range": "{label}应在 {lo} 到 {hi} 之间（当前为 {v}）",
@@ -62,6 +63,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "too_long": "{label}有 {n} 个字母，最多只能有 {hi} 个",
         "sinks_range": "{label}必须满足 0 < S < W（W = {w}，当前 S = {v}）",
         "step_shown": "{label}应在 1 到 {hi} 之间（当前为 {v}），已改为显示第 {shown} 步",
+        "beyond": "{label}收到的数字太大，无法表示；已保留原来的值（请用 {lo} 到 {hi}）",
     },
 }
 

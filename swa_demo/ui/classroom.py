@@ -63,9 +63,11 @@ def setup() -> str:
     ss = st.session_state
     if not ss.get("initialized"):
         state.init_session(ss, st.query_params.to_dict())
-    # Widgets drop their state in a run that does not draw them (the settings on another tab, the
-    # stepper under an error): setting each from itself keeps it.
-    for key in state.FIELDS + ("step", "speed", "compare"):
+    # Widgets drop their state in a run that does not draw them (the settings on a tab they do not
+    # drive, the stepper under an error): setting each from itself keeps it. Only then: a widget that is
+    # drawn checks the value it receives itself, and refuses one beyond its bounds.
+    hidden = ss.get("tab") in tab_labels(ss.get("lang", "zh"))[2:]
+    for key in (state.FIELDS if hidden else ()) + ("step",):
         if key in ss:
             ss[key] = ss[key]
     ss.setdefault("speed", "normal")
@@ -89,21 +91,34 @@ def settings_sidebar(lang: str, active: bool) -> None:
         st.header(tr(lang, "settings"))
         st.text_input(tr(lang, "prompt"), key="prompt", help=tr(lang, "prompt_help"))
         # The number inputs' bounds are only the integers a browser holds exactly: an out-of-range value
-        # reaches the page's own check, which says which control to change and to what.
-        bounds = dict(step=1, min_value=-state.WIDGET_LIMIT, max_value=state.WIDGET_LIMIT)
-        st.number_input(tr(lang, "new"), key="new", **bounds)
-        st.number_input(tr(lang, "window"), key="window", **bounds)
-        st.number_input(tr(lang, "layers"), key="layers", **bounds)
+        # inside them reaches the page's own check, which says which control to change and to what.
+        def bounds(key: str) -> dict:
+            return dict(key=key, step=1, min_value=-state.WIDGET_LIMIT, max_value=state.WIDGET_LIMIT,
+                        on_change=_guard_number, args=(key,))
+
+        st.number_input(tr(lang, "new"), **bounds("new"))
+        st.number_input(tr(lang, "window"), **bounds("window"))
+        st.number_input(tr(lang, "layers"), **bounds("layers"))
         st.selectbox(tr(lang, "pattern"), list(PATTERNS), key="pattern",
                      format_func=lambda p: tr(lang, f"pattern_{p}"), help=tr(lang, "pattern_help"))
         st.selectbox(tr(lang, "policy"), POLICIES, key="policy")
         show.caption(tr(lang, f"policy_{ss['policy']}"))
         if ss["policy"] == "sink":
-            st.number_input(tr(lang, "sinks"), key="sinks", help=tr(lang, "sinks_help"), **bounds)
-        st.number_input(tr(lang, "chunk"), key="chunk", value=None, placeholder=tr(lang, "chunk_placeholder"),
-                        help=tr(lang, "chunk_help"), **bounds)
+            st.number_input(tr(lang, "sinks"), help=tr(lang, "sinks_help"), **bounds("sinks"))
+        st.number_input(tr(lang, "chunk"), value=None, placeholder=tr(lang, "chunk_placeholder"),
+                        help=tr(lang, "chunk_help"), **bounds("chunk"))
+        ss["good_numbers"] = {k: ss[k] for k in state.INT_FIELDS if k in ss}
         st.button(tr(lang, "reset"), on_click=state.seed_session, args=(ss,), key="reset",
                   help=tr(lang, "reset_help"), icon=":material/restart_alt:", width="stretch")
+
+
+def _guard_number(key: str) -> None:
+    """A number input sent a value beyond its bounds, which Streamlit turns into its lower bound: put the
+    last good value back and say so (an int of 2⁶⁰ must not quietly become another number)."""
+    ss = st.session_state
+    if ss.get(key) == -state.WIDGET_LIMIT:
+        ss[key] = ss.get("good_numbers", {}).get(key, state.SEED[key])
+        ss["refused_number"] = key
 
 
 def current_values() -> dict:
@@ -162,6 +177,9 @@ def _classroom(lang: str) -> None:
     link = state.link_errors(ss.pop("link_problems", []), lang)
     if link:
         show.error(link)
+    refused = ss.pop("refused_number", None)
+    if refused:
+        show.error(state.refused_error(refused, lang))
     values = current_values()
     trace = checked_trace(values, lang)
     if trace is None:

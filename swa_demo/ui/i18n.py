@@ -119,14 +119,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "compare_same": "这一层不是滑动窗口层，两种策略存的完全一样。",
         "mask": "注意力掩码",
         "mask_rule": "行：查询（本步输入的 token），列：key 的位置。查询 q 可以关注 key k 当且仅当 k ≤ q 且 "
-                     "q − k < W（W = {w}）。竖虚线：最后一个查询的丢弃边界 {rule} = {cut}，左边的 KV 之后"
+                     "q − k < W（W = {w}）。竖虚线：最后一个查询的丢弃边界 {rule}={cut}，左边的 KV 之后"
                      "不会再被读取。",
         "mask_rule_sinks": "行：查询，列：key 的位置。查询 q 可以关注 key k 当且仅当 k ≤ q 且（k < S 或 "
                            "q − k < W − S）（W = {w}，S = {s}）：前 {s} 个位置是汇点，永远可见。竖虚线："
-                           "最后一个查询的窗口边界 {rule} = {cut}。",
+                           "最后一个查询的窗口边界 {rule}={cut}。",
         "mask_rule_full": "行：查询，列：key 的位置。全注意力层：查询 q 可以关注所有 k ≤ q。",
         "seed_row": "种子文本",
-        "boundary": "{rule} = {cut}",
+        "boundary": "{rule}={cut}",
         "allowed": "窗口内 ✓",
         "outside": "窗口外 –",
         "future": "未来位置",
@@ -380,14 +380,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "mask": "Attention mask",
         "mask_rule": "Rows: queries (this step's tokens); columns: key positions. Query q may attend key k "
                      "iff k ≤ q and q − k < W (W = {w}). Dashed line: the last query's eviction boundary "
-                     "{rule} = {cut}; no later query reads a key left of it.",
+                     "{rule}={cut}; no later query reads a key left of it.",
         "mask_rule_sinks": "Rows: queries; columns: key positions. Query q may attend key k iff k ≤ q and "
                            "(k < S or q − k < W − S) (W = {w}, S = {s}): the first {s} positions are sinks, "
-                           "always visible. Dashed line: the last query's window boundary {rule} = {cut}.",
+                           "always visible. Dashed line: the last query's window boundary {rule}={cut}.",
         "mask_rule_full": "Rows: queries; columns: key positions. A full-attention layer: query q may "
                           "attend every k ≤ q.",
         "seed_row": "seed text",
-        "boundary": "{rule} = {cut}",
+        "boundary": "{rule}={cut}",
         "allowed": "in the window ✓",
         "outside": "outside it –",
         "future": "future",

@@ -17,7 +17,7 @@ from collections.abc import Mapping, MutableMapping
 from ..config import PATTERNS, POLICIES
 from ..tiny import MAX_LAYERS
 from ..validate import Invalid, Problem, one_of, parse_int, words
-from ..walkthrough import MAX_NEW, MAX_WINDOW, Settings, problems
+from ..walkthrough import MAX_NEW, MAX_PROMPT, MAX_WINDOW, Settings, problems
 from .i18n import LANGS, tr
 
 # The seed walkthrough (seeds/000): A B C -> D E F, W = 2, 3 layers, lazy eviction. The page opens here.
@@ -32,7 +32,7 @@ PARAMS = ("lang",) + FIELDS + ("step",)
 WIDGET_LIMIT = 2 ** 53 - 1
 # What each integer field accepts, for the message when a link's value is beyond the widget's bounds.
 RANGES = {"new": (1, MAX_NEW), "window": (1, MAX_WINDOW), "layers": (1, MAX_LAYERS),
-          "sinks": (1, MAX_WINDOW - 1), "chunk": (1, MAX_WINDOW), "step": (1, WIDGET_LIMIT)}
+          "sinks": (1, MAX_WINDOW - 1), "chunk": (1, MAX_PROMPT), "step": (1, WIDGET_LIMIT)}
 
 
 def settings_of(values: Mapping) -> Settings:
@@ -144,3 +144,9 @@ def step_problem(wanted: int, n: int) -> Problem | None:
     if 1 <= wanted <= n:
         return None
     return Problem("step", "step_shown", {"v": wanted, "hi": n, "shown": min(max(wanted, 1), n)})
+
+
+def refused_error(name: str, lang: str) -> str:
+    """A control received a number beyond what it holds; the last good value stays."""
+    lo, hi = RANGES[name]
+    return words(Problem(name, "beyond", {"lo": lo, "hi": hi}), lang, control_labels(lang))

@@ -119,9 +119,10 @@ def cpu_curves(contexts=CPU_CONTEXTS, steps: int = CPU_STEPS, repeats: int = CPU
                 rounds[p].append(round_ms(*p))
                 if progress:
                     progress((r * len(points) + i + 1) / (repeats * len(points)))
+        ms = {p: [round(x, 3) for x in r] for p, r in rounds.items()}
         return [{"kind": kind, "context": n, "window": cfg.sliding_window,
-                 "ms_per_token": statistics.median(rounds[kind, n]), "ms_min": min(rounds[kind, n]),
-                 "ms_max": max(rounds[kind, n]), "rounds_ms": [round(x, 3) for x in rounds[kind, n]],
+                 "ms_per_token": statistics.median(ms[kind, n]), "ms_min": min(ms[kind, n]),
+                 "ms_max": max(ms[kind, n]), "rounds_ms": ms[kind, n],
                  "repeats": repeats, "steps": steps, "threads": threads,
                  "cache_bytes": sum(c.nbytes() for c in state[kind, n][0])} for kind, n in points]
     finally:

@@ -43,7 +43,7 @@ CSS = f"""
 /* a title on one line leaves room for the stepper and the mask on a 1280 x 800 screen */
 [data-testid="stMain"] h1 {{ font-size:2.1rem; padding-top:0.4rem; }}
 /* the tab strip scrolls sideways instead of overflowing */
-[data-baseweb="tab-list"] {{ overflow-x:auto; scrollbar-width:thin; }}
+[role="tablist"] {{ overflow-x:auto; scrollbar-width:thin; }}
 .swa-scroll {{ overflow-x:auto; max-width:100%; padding-bottom:4px; }}
 .swa-strip {{ display:flex; flex-wrap:wrap; gap:6px; align-items:flex-end; margin:4px 0 10px 0; }}
 .swa-tok {{ border:1px solid #999; border-radius:6px; min-width:42px; padding:4px 6px; text-align:center;

@@ -2,19 +2,20 @@
 
 import streamlit as st
 
-from swa_demo.ui.classroom import classroom_view, settings_sidebar, setup, tab_labels
+from swa_demo.ui import page
 from swa_demo.ui.optional import optional_view
 
+page.warm_up()  # the engine (torch) starts loading while the frame below is drawn
 st.set_page_config(page_title="SWA · KV Cache", page_icon="🪟", layout="wide")
-lang = setup()
+lang = page.setup()
 
 # on_change="rerun": only the open tab runs, so a step change never recomputes the other views.
-classroom, receptive, costs, fullscale = st.tabs(tab_labels(lang), key="tab", on_change="rerun")
+classroom, receptive, costs, fullscale = st.tabs(page.tab_labels(lang), key="tab", on_change="rerun")
 # The sidebar's settings drive the classroom and the receptive field; the other tabs have their own.
-settings_sidebar(lang, active=classroom.open is not False or bool(receptive.open))
+page.settings_sidebar(lang, active=classroom.open is not False or bool(receptive.open))
 with classroom:
     if classroom.open is not False:
-        classroom_view(lang)
+        optional_view("classroom", "classroom_view", lang)
 with receptive:
     if receptive.open:
         optional_view("beyond", "receptive_view", lang)

@@ -35,10 +35,13 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from test_e2e_browser import ARGS, CHROMIUM, STOPWATCH  # noqa: E402  (one launch recipe, one stopwatch)
 
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-# Every Plotly chart has drawn its SVG and no element is still a loading skeleton.
+# The step's panels and the whole-run pictures are there, every image is decoded, every chart (if any)
+# has drawn its SVG, and no element is still a grey loading skeleton.
 DRAWN = """() => {
   const charts = [...document.querySelectorAll('[data-testid=stPlotlyChart]')];
-  return charts.length > 0 && charts.every(c => c.querySelector('.main-svg'))
+  return document.querySelector('.swa-kv') && document.querySelector('img.swa-chart')
+         && [...document.images].every(i => i.complete)
+         && charts.every(c => c.querySelector('.main-svg'))
          && !document.querySelector('[data-testid=stSkeleton]');
 }"""
 

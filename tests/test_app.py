@@ -428,6 +428,9 @@ def test_the_current_step_is_marked_on_the_timeline_and_the_sizes():
 
 def test_takeaway_buttons_jump_to_the_step_that_shows_each_effect():
     at = open_app()
+    assert not [b for b in at.button if b.key and b.key.startswith("go_")]  # closed: nothing drawn
+    at.session_state["takeaways"] = True  # the reader opens the box
+    at.run()
     assert [b.key for b in at.button if b.key and b.key.startswith("go_")] == [
         "go_take_const", "go_take_layer", "go_take_prefill", "go_take_decode"]
     click(at, "go_take_decode")

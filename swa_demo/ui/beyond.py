@@ -178,7 +178,8 @@ def cache_split_figure(names: list[str], n: int, lang: str) -> go.Figure:
 
 def receptive_view(lang: str) -> None:
     """The receptive field of the run the sidebar's settings describe (one prompt box for the page)."""
-    from .classroom import checked_trace, current_values
+    from .classroom import checked_trace
+    from .page import current_values
 
     ss = st.session_state
     st.subheader(show.text(tr(lang, "rf_title")))

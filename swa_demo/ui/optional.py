@@ -1,7 +1,7 @@
-"""Views other engineers own, shown as extra tabs when this build has them.
+"""Each tab's view, imported only when its tab is drawn.
 
-They are imported only when their tab is drawn, so a build without them (or with one that fails to
-import) still serves the classroom.
+The frame of the page draws without them (and without torch, which they import), and a build without
+one of them (or with one that fails to import) still serves the other tabs.
 """
 
 from __future__ import annotations

@@ -13,12 +13,17 @@ typed value is read); this module only words the `Problem`s with the page's cont
 from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping
+from typing import TYPE_CHECKING
 
 from ..config import PATTERNS, POLICIES
-from ..tiny import MAX_LAYERS
 from ..validate import Invalid, Problem, one_of, parse_int, words
-from ..walkthrough import MAX_NEW, MAX_PROMPT, MAX_WINDOW, Settings, problems
 from .i18n import LANGS, tr
+
+if TYPE_CHECKING:
+    from ..walkthrough import Settings
+
+# This module imports no torch (the engine's limits and checks are imported where they are used), so
+# the page can draw its frame, sidebar included, while the engine is still loading.
 
 # The seed walkthrough (seeds/000): A B C -> D E F, W = 2, 3 layers, lazy eviction. The page opens here.
 SEED = {"prompt": "A B C", "new": 3, "window": 2, "layers": 3, "pattern": "sliding", "policy": "seed",
@@ -30,13 +35,21 @@ PARAMS = ("lang",) + FIELDS + ("step",)
 # reaches `problems`, which says what range to use; a value beyond them is refused by the widget (a
 # link's is refused here), so it can never be rounded or wrapped into another number on the way.
 WIDGET_LIMIT = 2 ** 53 - 1
-# What each integer field accepts, for the message when a link's value is beyond the widget's bounds.
-RANGES = {"new": (1, MAX_NEW), "window": (1, MAX_WINDOW), "layers": (1, MAX_LAYERS),
-          "sinks": (1, MAX_WINDOW - 1), "chunk": (1, MAX_PROMPT), "step": (1, WIDGET_LIMIT)}
+
+
+def field_range(name: str) -> tuple[int, int]:
+    """What an integer field accepts, for the message when a value is beyond the widget's bounds."""
+    from ..tiny import MAX_LAYERS
+    from ..walkthrough import MAX_NEW, MAX_PROMPT, MAX_WINDOW
+
+    return {"new": (1, MAX_NEW), "window": (1, MAX_WINDOW), "layers": (1, MAX_LAYERS),
+            "sinks": (1, MAX_WINDOW - 1), "chunk": (1, MAX_PROMPT), "step": (1, WIDGET_LIMIT)}[name]
 
 
 def settings_of(values: Mapping) -> Settings:
     """The engine's `Settings` from the widget values (sinks count only under the sink policy)."""
+    from ..walkthrough import Settings
+
     return Settings(prompt=values["prompt"], new=values["new"], window=values["window"],
                     layers=values["layers"], pattern=values["pattern"], policy=values["policy"],
                     sinks=values["sinks"] if values["policy"] == "sink" else 0, chunk=values["chunk"])
@@ -93,7 +106,7 @@ def parse_query(query: Mapping[str, str]) -> tuple[dict, list[Problem]]:
             except Invalid as err:
                 p = err.problems[0]
                 if p.code == "range":  # beyond any control: say the field's own range
-                    lo, hi = RANGES[name]
+                    lo, hi = field_range(name)
                     p = Problem(name, "range", {"v": str(p.values["v"]), "lo": lo, "hi": hi})
                 found.append(p)
     return values, found
@@ -129,6 +142,8 @@ def link_labels(lang: str) -> dict[str, str]:
 def field_errors(values: Mapping, lang: str) -> list[str]:
     """One message per problem with the settings, in the page's language, the fields named as the
     sidebar names them; empty when the engine accepts the settings. The engine's one check decides."""
+    from ..walkthrough import problems
+
     labels = control_labels(lang)
     return [words(p, lang, labels) for p in problems(settings_of(values))]
 
@@ -148,5 +163,5 @@ def step_problem(wanted: int, n: int) -> Problem | None:
 
 def refused_error(name: str, lang: str) -> str:
     """A control received a number beyond what it holds; the last good value stays."""
-    lo, hi = RANGES[name]
+    lo, hi = field_range(name)
     return words(Problem(name, "beyond", {"lo": lo, "hi": hi}), lang, control_labels(lang))

@@ -52,7 +52,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "store_all": "将 {kvs} 存入第 {l} 层的 Cache",
         "store_ring": "Cache 只写入 {kvs}：W = {w} 个槽的环形缓存只保留最后 {w} 个位置；{skipped} 的 KV "
                       "已参与本步计算，但不保存",
-        "store_sink": "Cache 只写入 {kvs}：前 {s} 个位置是汇点，其余 {r} 个槽轮转；{skipped} 的 KV "
+        "store_sink": "Cache 只写入 {kvs}：汇点（位置 < {s}）常驻，其余 {r} 个槽轮转；{skipped} 的 KV "
                       "已参与本步计算，但不保存",
         "append": "将新计算的 {kv} 追加到第 {l} 层的 Cache",
         "ring_write": "把 {kv} 写入槽 {slot}（= {pos} mod {w}）",
@@ -92,7 +92,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "store_all": "Stores {kvs} in layer {l}'s cache",
         "store_ring": "The cache stores only {kvs}: a ring of W = {w} slots keeps the last {w} positions; "
                       "the KV of {skipped} took part in this step but is not stored",
-        "store_sink": "The cache stores only {kvs}: the first {s} positions are sinks and {r} slots "
+        "store_sink": "The cache stores only {kvs}: the sinks (positions < {s}) stay and {r} slots "
                       "rotate; the KV of {skipped} took part in this step but is not stored",
         "append": "Appends the new {kv} to layer {l}'s cache",
         "ring_write": "Writes {kv} to slot {slot} (= {pos} mod {w})",

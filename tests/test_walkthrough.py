@@ -171,7 +171,7 @@ def test_sink_writes_follow_the_sink_slot_rule():
     assert any("positions < 1, or ≥ 6-(3-1)+1=5" in x for x in lines)
     store = _lines(trace, 0, 1)
     store = next(x for x in store if x.startswith("The cache stores only"))
-    assert "the first 1 positions are sinks and 2 slots rotate" in store
+    assert "the sinks (positions < 1) stay and 2 slots rotate" in store
     assert "the KV of B, C, D took part in this step but is not stored" in store
 
 

@@ -6,7 +6,7 @@ from swa_demo.ui import page
 from swa_demo.ui.optional import optional_view
 
 page.warm_up()  # the engine (torch) starts loading while the frame below is drawn
-st.set_page_config(page_title="SWA · KV Cache", page_icon="🪟", layout="wide")
+st.set_page_config(page_title="SWA · KV Cache", layout="wide")
 lang = page.setup()
 
 # on_change="rerun": only the open tab runs, so a step change never recomputes the other views.

@@ -421,9 +421,10 @@ def test_the_last_step_says_why_there_is_no_decode_F():
 def test_the_current_step_is_marked_on_the_timeline_and_the_sizes():
     at = open_app(step="5")  # Decode D · Layer 2: pass 1
     html = page_html(at)
-    assert html.count('<th class="pass now">Decode D</th>') == 3  # every layer's timeline
-    assert html.count("swa-tl current") == 1
-    assert 'class="swa-chart"' in html
+    assert html.count('<th class="pass" data-p="1">Decode D</th>') == 3  # every layer's timeline
+    assert "table.swa-tl [data-p='1'] { outline:2px dotted" in html  # boxed in every layer
+    assert ".swa-layer[data-layer='2'] table.swa-tl [data-p='1'] { outline:3px solid" in html  # heavier here
+    assert 'class="swa-chart"' in html and ".swa-chart-frame::after { left:" in html
 
 
 def test_takeaway_buttons_jump_to_the_step_that_shows_each_effect():

@@ -103,6 +103,7 @@ def _classroom(lang: str) -> None:
     _takeaways(trace, lang)
     every = SPEEDS[ss["speed"]] if ss.get("playing") else None
     st.fragment(_step_fragment, run_every=every)(trace, values, lang)
+    _run_panels(trace, lang)  # outside the fragment: the whole run is sent once, not with every step
 
 
 def _place_step(n: int, lang: str) -> None:
@@ -164,9 +165,9 @@ def _step_view(trace: Trace, values: dict, lang: str) -> None:
             + html.caption(tr(lang, "tokens")) + html.token_strip(trace, ref, lang))
     with st.container(key="panels"):
         _step_panels(trace, ref, values, lang)
-    _run_panels(trace, ref, lang)
     link = _sync_link(values, lang, ref.index)
     _share(trace, ref, link, lang)
+    st.html(overview.now_css(trace, ref))  # the current step, boxed on the whole-run pictures below
 
 
 def _autoplay(n: int) -> None:
@@ -345,14 +346,14 @@ def _mask_and_weights(trace: Trace, ref: derive.StepRef, notes, lang: str) -> st
     return "".join(parts)
 
 
-def _run_panels(trace: Trace, ref: derive.StepRef, lang: str) -> None:
-    """The whole run as one picture, the current step marked: the cache timeline, the bytes per layer,
-    and the seed notes (only for the seed's own example)."""
+def _run_panels(trace: Trace, lang: str) -> None:
+    """The whole run as one picture: the cache timeline, the bytes per layer (the step view boxes the
+    current step on both), and the seed notes (only for the seed's own example)."""
     st.divider()
     parts = [html.heading(tr(lang, "timeline")), html.caption(tr(lang, "timeline_help")),
-             overview.timeline_html(trace, ref, lang),
+             overview.timeline_html(trace, lang),
              html.heading(tr(lang, "sizes")), html.caption(tr(lang, "sizes_help")),
-             overview.sizes_svg(trace, ref, lang), html.heading(tr(lang, "notes"))]
+             overview.sizes_svg(trace, lang), html.heading(tr(lang, "notes"))]
     if is_seed_setup(trace):
         items = []
         for n in SEED_NOTES:

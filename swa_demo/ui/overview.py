@@ -1,9 +1,12 @@
 """The whole run at a glance, as HTML: the cache timeline of every layer and the bytes each layer holds
-after each pass, with the current step marked in both.
+after each pass.
 
 Drawn from `derive` like the step panels. A grid cell is a few pixels of HTML, so a long run (32
 generated tokens, 6 layers) stays readable: each layer's picture scrolls sideways on its own instead of
 shrinking its columns, and layers wrap onto new rows on a narrow screen.
+
+Both pictures depend on the run only, so the page sends them once per run; the current step is marked
+by a few lines of CSS (`now_css`) that the stepper sends with each step.
 """
 
 from __future__ import annotations
@@ -36,9 +39,9 @@ def layer_policy(trace: Trace, layer_index: int) -> str:
     return {"full_attention": "full", "mamba": "SSM"}.get(kind, kind)
 
 
-def timeline_html(trace: Trace, ref: StepRef, lang: str) -> str:
-    """Per layer: passes across, positions down; when each KV entry was written, read and evicted. The
-    current pass is boxed in every layer, heavier in the current layer."""
+def timeline_html(trace: Trace, lang: str) -> str:
+    """Per layer: passes across, positions down; when each KV entry was written, read and evicted. Cells
+    carry their pass (`data-p`), which `now_css` boxes."""
     labels = token_labels(trace)
     n_pos = max(max(s.positions) for s in trace.steps) + 1  # the last output never enters a cache
     passes = [pass_label(trace, p, lang) for p in range(len(trace.steps))]
@@ -53,9 +56,8 @@ def timeline_html(trace: Trace, ref: StepRef, lang: str) -> str:
                           f'<div class="swa-cap">{_e(tr(lang, "timeline_ssm"))}</div></div>')
             continue
         tl = timeline(trace, l)
-        now = ref.pass_index
         head = '<th class="row"></th>' + "".join(
-            f'<th class="pass{" now" if p == now else ""}">{_e(name)}</th>' for p, name in enumerate(passes))
+            f'<th class="pass" data-p="{p}">{_e(name)}</th>' for p, name in enumerate(passes))
         rows = []
         for pos in range(n_pos):
             cells = []
@@ -64,12 +66,11 @@ def timeline_html(trace: Trace, ref: StepRef, lang: str) -> str:
                 glyph = "✕" if "evicted" in states else ("●" if "read" in states else "")
                 hover = f"{passes[p]} · {labels[pos]} ({pos}): " + (
                     _list([tr(lang, s) for s in states], lang) if states else "—")
-                cells.append(f'<td class="t{timeline_code(states)}{" now" if p == now else ""}" '
+                cells.append(f'<td class="t{timeline_code(states)}" data-p="{p}" '
                              f'data-states="{" ".join(states)}" title="{_e(hover)}">{glyph}</td>')
             rows.append(f'<tr><th class="row">{_e(labels[pos])} ({pos})</th>{"".join(cells)}</tr>')
-        current = " current" if l == ref.layer_index else ""
         blocks.append(f'<div class="swa-layer" data-layer="{l + 1}"><div class="h">{_e(title)}</div>'
-                      f'<div class="swa-scroll"><table class="swa-grid swa-tl{current}"><tr>{head}</tr>'
+                      f'<div class="swa-scroll"><table class="swa-grid swa-tl"><tr>{head}</tr>'
                       f'{"".join(rows)}</table></div></div>')
     return f'<div class="swa-legend">{legend}</div><div class="swa-layers">{"".join(blocks)}</div>'
 
@@ -78,10 +79,14 @@ def _list(items: list[str], lang: str) -> str:
     return ("、" if lang == "zh" else ", ").join(items)
 
 
-def sizes_svg(trace: Trace, ref: StepRef, lang: str) -> str:
+# The sizes chart's geometry (SVG user units), shared with `now_css`, which boxes the current pass.
+SVG_W, SVG_H, SVG_LEFT, SVG_RIGHT, SVG_TOP, SVG_BOTTOM = 640, 250, 64, 16, 14, 58
+
+
+def sizes_svg(trace: Trace, lang: str) -> str:
     """Bytes each layer's cache holds after each pass (an SSM layer: its state), a line per layer, next
-    to a mask-only cache (dashed) and W entries (dotted), the current pass marked: an SVG image (the
-    page's HTML may not hold inline SVG), its numbers also in the `alt` text and in `data-bytes`."""
+    to a mask-only cache (dashed) and W entries (dotted): an SVG image (the page's HTML may not hold
+    inline SVG) in a frame `now_css` draws the current pass on; its numbers are in the `alt` text too."""
     held, seen = bytes_after(trace), seen_bytes_after(trace)
     kinds = trace.config["layer_types"]
     per_entry = int(trace.config["kv_bytes_per_entry"])
@@ -89,7 +94,7 @@ def sizes_svg(trace: Trace, ref: StepRef, lang: str) -> str:
     top = max([max(seen)] + [max(row) for row in held] + [1])
     n = len(trace.steps)
     names = [pass_label(trace, p, lang) for p in range(n)]
-    W, H, left, right, top_pad, bottom = 640, 250, 64, 16, 14, 58
+    W, H, left, right, top_pad, bottom = SVG_W, SVG_H, SVG_LEFT, SVG_RIGHT, SVG_TOP, SVG_BOTTOM
     pw, ph = W - left - right, H - top_pad - bottom
 
     def x(p: int) -> float:
@@ -103,9 +108,6 @@ def sizes_svg(trace: Trace, ref: StepRef, lang: str) -> str:
     for b in _nice_ticks(top * 1.08):  # grid and y ticks
         out.append(f'<line x1="{left}" x2="{W - right}" y1="{y(b):.1f}" y2="{y(b):.1f}" stroke="#e5e5e5"/>'
                    f'<text x="{left - 6}" y="{y(b) + 4:.1f}" text-anchor="end">{b:.0f} B</text>')
-    out.append(f'<rect x="{x(ref.pass_index) - min(pw / n / 2, 14):.1f}" y="{top_pad}" '
-               f'width="{min(pw / n, 28):.1f}" height="{ph}" fill="#ececec" stroke="{INK}" '
-               'stroke-width="1.5"/>')
     if "sliding_attention" in kinds:
         yw = y(w * per_entry)
         out.append(f'<line x1="{left}" x2="{W - right}" y1="{yw:.1f}" y2="{yw:.1f}" stroke="{GREY_SVG}" '
@@ -134,9 +136,23 @@ def sizes_svg(trace: Trace, ref: StepRef, lang: str) -> str:
         legend.append(f'<span><span class="swa-line" style="border-top:3px {line}"></span>{_e(name)}</span>')
     legend.append(f'<span><span class="swa-line" style="border-top:3px dashed {VERMILLION_SVG}"></span>'
                   f'{_e(tr(lang, "seen"))}</span>')
-    return (f'<div class="swa-legend">{"".join(legend)}</div>'
+    return (f'<div class="swa-legend">{"".join(legend)}</div><div class="swa-chart-frame">'
             f'<img class="swa-chart" data-bytes="{_e(held)}" alt="{_e(alt)}" '
-            f'src="data:image/svg+xml;base64,{data}">')
+            f'src="data:image/svg+xml;base64,{data}"></div>')
+
+
+def now_css(trace: Trace, ref: StepRef) -> str:
+    """The current step on the whole-run pictures: its pass boxed in every layer's timeline (heavier in
+    its layer) and on the sizes chart. A few hundred bytes per step, so the pictures are sent once."""
+    p, l, n = ref.pass_index, ref.layer_index + 1, len(trace.steps)
+    pw = SVG_W - SVG_LEFT - SVG_RIGHT
+    half = min(pw / n / 2, 14)
+    centre = SVG_LEFT + pw * (p + 0.5) / n
+    return (f"<style>table.swa-tl [data-p='{p}'] {{ outline:2px dotted #222; outline-offset:-1px; }}"
+            f".swa-layer[data-layer='{l}'] table.swa-tl [data-p='{p}'] {{ outline:3px solid #222; }}"
+            f".swa-chart-frame::after {{ left:{100 * (centre - half) / SVG_W:.2f}%; "
+            f"width:{100 * 2 * half / SVG_W:.2f}%; top:{100 * SVG_TOP / SVG_H:.2f}%; "
+            f"height:{100 * (SVG_H - SVG_TOP - SVG_BOTTOM) / SVG_H:.2f}%; }}</style>")
 
 
 # An SVG image cannot use the page's web fonts: system fonts, quoted (a name like "Source Sans 3" unquoted

@@ -136,10 +136,11 @@ table.swa-tl th.row {{ font-size:12px; }}
 .t2 {{ background:{BLUE}; color:#fff !important; }}
 .t3 {{ background:{VERMILLION}; color:#fff !important; }}
 .t4 {{ background:{YELLOW}; }}
-table.swa-tl td.now, table.swa-tl th.now {{ outline:2px dotted {INK}; outline-offset:-1px; }}
-table.swa-tl.current td.now, table.swa-tl.current th.now {{ outline:3px solid {INK}; }}
 .swa-line {{ display:inline-block; width:26px; height:0; vertical-align:middle; margin-right:4px; }}
-img.swa-chart {{ width:100%; max-width:760px; height:auto; }}
+.swa-chart-frame {{ position:relative; width:100%; max-width:760px; }}
+.swa-chart-frame::after {{ content:""; position:absolute; border:2px solid {INK}; background:rgba(0,0,0,0.06);
+                          pointer-events:none; }}
+img.swa-chart {{ width:100%; height:auto; display:block; }}
 .swa-notes li {{ margin-bottom:4px; }}
 </style>
 """

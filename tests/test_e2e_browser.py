@@ -160,6 +160,7 @@ def states(page, sym: str) -> set[str]:
 
 
 def screenshot(page, name: str) -> Path:
+    page.mouse.move(1, 1)  # no tooltip left over from the last click
     page.wait_for_timeout(500)  # let the last layout settle
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / name

@@ -47,13 +47,15 @@ def _p(label: str) -> str:
 
 
 def _layout(fig: go.Figure, height: int, left: int = 90, bottom: int = 70, top: int = 60,
-            legend: bool = True) -> go.Figure:
+            legend: bool = True, legend_above: int = 8) -> go.Figure:
     """House style with margins that fit the tick labels and axis titles (a slide gets no second layout
-    pass to grow them); the legend sits in the top margin."""
+    pass to grow them); the legend sits in the top margin, `legend_above` px over the plot area (more
+    when subplot titles sit there)."""
     fig.update_layout(
         height=height, width=SLIDE_WIDTH, margin=dict(l=left, r=30, t=top, b=bottom),
         font=dict(family=FONT, size=15, color=INK), plot_bgcolor=WHITE, paper_bgcolor=WHITE,
-        showlegend=legend, legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0,
+        showlegend=legend, legend=dict(orientation="h", yanchor="bottom", xanchor="left", x=0,
+                                       y=1 + legend_above / max(height - top - bottom, 1),
                                        font=dict(size=14)))
     fig.update_xaxes(automargin=True, title_standoff=12)
     fig.update_yaxes(automargin=True, title_standoff=12)
@@ -108,17 +110,21 @@ def mask_figure(trace: Trace, ref: StepRef, lang: str) -> go.Figure:
     for key, colour in (("allowed", BLUE), ("outside", PEACH), ("future", PALE)):
         _legend_square(fig, tr(lang, key), colour)
     cut = eviction_cut(trace, ref)
-    if cut and 0 < cut[1] <= view.keys[-1]:
-        fig.add_vline(x=cut[1] - 0.5, line=dict(color=VERMILLION, width=3, dash="dash"),
-                      annotation_text=_p(tr(lang, "boundary", rule=cut[0], cut=cut[1])),
-                      annotation_position="top right", annotation_font=dict(color=VERMILLION, size=15))
+    for row, c in enumerate(view.cuts):  # each query's window boundary, as on the page
+        if c and c > view.sinks:
+            fig.add_shape(type="line", x0=c - 0.5, x1=c - 0.5, y0=row - 0.5, y1=row + 0.5,
+                          line=dict(color=VERMILLION, width=4))
+    if cut and 0 < cut[1] <= view.keys[-1]:  # the last query's, labelled above the plot
+        fig.add_annotation(x=cut[1] - 0.5, y=1, yref="paper", yanchor="bottom", xanchor="left",
+                           showarrow=False, text="↓ " + _p(tr(lang, "boundary", rule=cut[0], cut=cut[1])),
+                           font=dict(color=VERMILLION, size=15))
     ticks = _every(len(view.keys), 24)
     fig.update_xaxes(title=tr(lang, "key"), tickmode="array", tickvals=ticks,
                      ticktext=[f"{_p(view.labels[k])}<br>{k}" for k in ticks], showgrid=False)
     fig.update_yaxes(title=tr(lang, "query"), tickmode="array", tickvals=list(range(rows)),
                      ticktext=[f"{_p(t)} ({q})" for q, t in view.queries], autorange="reversed",
                      showgrid=False)
-    return _layout(fig, 200 + 44 * rows, bottom=90)
+    return _layout(fig, 230 + 44 * rows, top=90, bottom=90, legend_above=34)  # room for the boundary label
 
 
 def weights_figure(trace: Trace, ref: StepRef, lang: str) -> go.Figure:
@@ -232,7 +238,7 @@ def timeline_figure(trace: Trace, lang: str, ref: StepRef | None = None) -> go.F
                                                      "unstored": YELLOW}[state], row=1, col=1)
     if marks:
         _legend_square(fig, tr(lang, "lg_read"), INK, symbol="circle", line=WHITE, row=1, col=1)
-    return _layout(fig, height, top=100, bottom=130)
+    return _layout(fig, height, top=100, bottom=130, legend_above=40)  # over the layers' titles
 
 
 def sizes_figure(trace: Trace, lang: str, ref: StepRef | None = None) -> go.Figure:

@@ -101,7 +101,9 @@ def time_step(page, name: str) -> tuple[float, float]:
     return (t["label"] - t["click"]) / 1000, (t["idle"] - t["click"]) / 1000
 
 
-def summary(values: list[float]) -> dict:
+def summary(values: list[float]) -> dict | None:
+    if not values:
+        return None
     return {"median": round(statistics.median(values), 3), "min": round(min(values), 3),
             "max": round(max(values), 3), "all": [round(v, 3) for v in values]}
 
@@ -170,6 +172,8 @@ def main() -> None:
                 "new_tab_warm_browser_idle_s", "new_tab_warm_browser_drawn_s", "step_to_label_s",
                 "step_to_idle_s"):
         r = result[key]
+        if r is None:
+            continue
         print(f"{key:30s} median {r['median']:6.3f}  ({r['min']:.3f}–{r['max']:.3f}, n={len(r['all'])})")
     print(f"load average before each start: {result['load_average_1min_before_each_start']} "
           f"on {result['cpu_cores']} cores")

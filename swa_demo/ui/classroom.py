@@ -1,4 +1,4 @@
-"""The classroom view: settings in the sidebar, a stepper, and every panel of the current step.
+"""The classroom view: a stepper and every panel of the current step, then the whole run.
 
 A step is one layer of one forward pass. The view reads only the `Trace` (through `derive`, `html`
 and `overview`); all state lives in `st.session_state`, so browser sessions never share anything but
@@ -18,6 +18,7 @@ import streamlit as st
 from ..config import POLICIES
 from ..narrate import (
     SEED_NOTES,
+    SeedNote,
     is_seed_setup,
     layer_lines,
     layer_title,
@@ -83,7 +84,7 @@ def guarded(lang: str, view, *args) -> None:
 def _classroom(lang: str) -> None:
     """Settings -> trace; then the step view (a fragment: the stepper reruns only it)."""
     ss = st.session_state
-    st.title(tr(lang, "title"))
+    st.title(show.text(tr(lang, "title")))
     link = state.link_errors(ss.pop("link_problems", []), lang)
     if link:
         show.error(link)
@@ -160,8 +161,8 @@ def _step_view(trace: Trace, values: dict, lang: str) -> None:
     with st.container(key="stepper"):
         _stepper(trace, refs, ref, lang)
     step, lt = derive.layer_of(trace, ref)
-    st.html(f'<div class="swa-sub">{html._e(step_title(step, lang))} — '
-            f'{html._e(layer_title(trace, lt, lang))}</div>'
+    st.html(f'<div class="swa-sub">{html.esc(step_title(step, lang))} — '
+            f'{html.esc(layer_title(trace, lt, lang))}</div>'
             + html.caption(tr(lang, "tokens")) + html.token_strip(trace, ref, lang))
     with st.container(key="panels"):
         _step_panels(trace, ref, values, lang)
@@ -241,25 +242,25 @@ def _stepper(trace: Trace, refs: list[derive.StepRef], ref: derive.StepRef, lang
 
 
 def _step_panels(trace: Trace, ref: derive.StepRef, values: dict, lang: str) -> None:
-    """Narration, seed notes and the next-token bars (left); the cache, the mask and the weights
-    (right); what each layer stores now (under both)."""
+    """Narration, the seed's notes, the next-token bars and what each layer stores now (left); the
+    cache, a comparison with another policy, the mask and the weights (right)."""
     step, lt = derive.layer_of(trace, ref)
     notes = seed_notes_at(trace, step, lt)
     left, right = st.columns([5, 7], gap="large")
     with left:
         parts = [html.heading(tr(lang, "narration")), '<ul class="swa-narration">',
-                 *(f"<li>{html._e(x)}</li>" for x in layer_lines(trace, step, lt, lang)), "</ul>"]
+                 *(f"<li>{html.esc(x)}</li>" for x in layer_lines(trace, step, lt, lang)), "</ul>"]
         if notes:
             parts.append(f'<div class="swa-note" data-notes="{len(notes)}"><div class="h">'
-                         f'{html._e(tr(lang, "seed_box"))}</div><ul>'
-                         + "".join(f"<li>{html._e(n.text[lang])}</li>" for n in notes) + "</ul></div>")
+                         f'{html.esc(tr(lang, "seed_box"))}</div><ul>'
+                         + "".join(f"<li>{html.esc(n.text[lang])}</li>" for n in notes) + "</ul></div>")
         if derive.is_last_layer(trace, ref) and step.next_token is not None:
-            parts.append(f"<p><b>⇒ {html._e(lm_head_line(trace, step, lang))}</b></p>")
+            parts.append(f"<p><b>⇒ {html.esc(lm_head_line(trace, step, lang))}</b></p>")
             if not derive.prediction_used(trace, ref.pass_index):
-                parts.append(f'<div class="swa-info">{html._e(tr(lang, "probs_chunk"))}</div>')
+                parts.append(f'<div class="swa-info">{html.esc(tr(lang, "probs_chunk"))}</div>')
             if derive.is_final_output(trace, ref.pass_index):
                 parts.append(f'<div class="swa-info" data-last-token="1">'
-                             f'{html._e(tr(lang, "last_token", tok=step.next_token.token))}</div>')
+                             f'{html.esc(tr(lang, "last_token", tok=step.next_token.token))}</div>')
             parts.append(html.heading(f"{tr(lang, 'probs', l=lt.layer)} · "
                                       f"{derive.pass_label(trace, ref.pass_index, lang)}"))
             parts.append(html.probs_bars(step.next_token))
@@ -281,7 +282,7 @@ def _step_panels(trace: Trace, ref: derive.StepRef, values: dict, lang: str) -> 
 def _cache_cells(trace: Trace, ref: derive.StepRef, lang: str) -> str:
     step, lt = derive.layer_of(trace, ref)
     if lt.kind == "mamba":
-        return f'<div class="swa-info">{html._e(tr(lang, "ssm_note", n=ssm_numbers(trace.config)))}</div>'
+        return f'<div class="swa-info">{html.esc(tr(lang, "ssm_note", n=ssm_numbers(trace.config)))}</div>'
     cells = derive.cache_cells(step, lt)
     cut = derive.eviction_cut(trace, ref)
     cut = cut[1] if cut else None
@@ -321,7 +322,7 @@ def _compare(trace: Trace, ref: derive.StepRef, values: dict, lang: str) -> None
             + html.compare_rows(rows, lt.layer, lang))
 
 
-def _mask_and_weights(trace: Trace, ref: derive.StepRef, notes, lang: str) -> str:
+def _mask_and_weights(trace: Trace, ref: derive.StepRef, notes: list[SeedNote], lang: str) -> str:
     step, lt = derive.layer_of(trace, ref)
     label = derive.step_label(trace, ref, lang)
     if lt.kind == "mamba":
@@ -359,7 +360,7 @@ def _run_panels(trace: Trace, lang: str) -> None:
         for n in SEED_NOTES:
             at = derive.ref_of_step(trace, n.phase, n.token, n.layers[-1])
             where = f" ({tr(lang, 'note_step', n=at.index + 1)})" if at else ""
-            items.append(f"<li>{html._e(n.text[lang] + where)}</li>")
+            items.append(f"<li>{html.esc(n.text[lang] + where)}</li>")
         parts.append(f'<ol class="swa-notes">{"".join(items)}</ol>')
     else:
         parts.append(html.caption(tr(lang, "notes_other")))

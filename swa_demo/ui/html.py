@@ -23,7 +23,8 @@ _GLYPH = {"written": "＋", "kept": "", "read": "●", "evicted": "✕", "unstor
 _PRIMARY = ("evicted", "written", "unstored", "kept")
 
 
-def _e(text: object) -> str:
+def esc(text: object) -> str:
+    """Any text, safe inside HTML (a token label may be anything)."""
     return escape(str(text))
 
 
@@ -32,11 +33,11 @@ def _list(items: list[str], lang: str) -> str:
 
 
 def heading(text: str) -> str:
-    return f'<div class="swa-h">{_e(text)}</div>'
+    return f'<div class="swa-h">{esc(text)}</div>'
 
 
 def caption(text: str) -> str:
-    return f'<div class="swa-cap">{_e(text)}</div>'
+    return f'<div class="swa-cap">{esc(text)}</div>'
 
 
 def token_strip(trace: Trace, ref: StepRef, lang: str) -> str:
@@ -56,10 +57,10 @@ def token_strip(trace: Trace, ref: StepRef, lang: str) -> str:
         elif pos > top:
             cls.append("later")
         last = trace.generated and pos == len(tokens) - 1
-        extra = f'<div class="o">{_e(tr(lang, "output_only"))}</div>' if last else ""
+        extra = f'<div class="o">{esc(tr(lang, "output_only"))}</div>' if last else ""
         label = f"{tok} · {tr(lang, 'pos', p=pos)}"
-        parts.append(f'<div class="{" ".join(cls)}" data-pos="{pos}" aria-label="{_e(label)}">'
-                     f'<div class="t">{_e(tok)}</div><div class="p">{pos}</div>{extra}</div>')
+        parts.append(f'<div class="{" ".join(cls)}" data-pos="{pos}" aria-label="{esc(label)}">'
+                     f'<div class="t">{esc(tok)}</div><div class="p">{pos}</div>{extra}</div>')
     return f'<div class="swa-strip">{"".join(parts)}</div>'
 
 
@@ -81,16 +82,16 @@ def kv_cell(cell: Cell, layer: int, lang: str, sink: bool = False, cut: int | No
         meta = tr(lang, "below_cut", p=cell.pos, cut=cut)
     sep = "：" if lang == "zh" else ": "
     aria = f"{k}/{v}{sep}{_list(names, lang)}"
-    return (f'<div class="{" ".join(cls)}" data-sym="{_e(k)}" data-pos="{cell.pos}" '
-            f'data-states="{" ".join(cell.states)}" aria-label="{_e(aria)}" title="{_e(aria)}">'
-            f'<div class="sym">{_e(k)}/{_e(v)}</div><div class="meta">{_e(meta)}</div>'
-            f'<div class="badges">{_e(badges)}</div></div>')
+    return (f'<div class="{" ".join(cls)}" data-sym="{esc(k)}" data-pos="{cell.pos}" '
+            f'data-states="{" ".join(cell.states)}" aria-label="{esc(aria)}" title="{esc(aria)}">'
+            f'<div class="sym">{esc(k)}/{esc(v)}</div><div class="meta">{esc(meta)}</div>'
+            f'<div class="badges">{esc(badges)}</div></div>')
 
 
 def cell_row(cells: list[Cell], layer: int, lang: str, title: str, cut: int | None = None) -> str:
     """Cells side by side, in the order given."""
     body = "".join(kv_cell(c, layer, lang, cut=cut) for c in cells)
-    return f'<div class="swa-row-title">{_e(title)}</div><div class="swa-kv-row">{body}</div>'
+    return f'<div class="swa-row-title">{esc(title)}</div><div class="swa-kv-row">{body}</div>'
 
 
 def slot_row(slots: list[tuple[int, list[Cell]]], layer: int, lang: str, title: str, sinks: int = 0,
@@ -99,10 +100,10 @@ def slot_row(slots: list[tuple[int, list[Cell]]], layer: int, lang: str, title: 
     cols = []
     for slot, cells in slots:
         inner = "".join(kv_cell(c, layer, lang, sink=slot < sinks, cut=cut) for c in cells) or (
-            f'<div class="swa-kv empty" data-slot="{slot}">{_e(tr(lang, "empty_slot"))}</div>')
+            f'<div class="swa-kv empty" data-slot="{slot}">{esc(tr(lang, "empty_slot"))}</div>')
         cols.append(f'<div class="swa-col" data-slot="{slot}"><div class="swa-slot">'
-                    f'{_e(tr(lang, "slot", s=slot))}</div>{inner}</div>')
-    return f'<div class="swa-row-title">{_e(title)}</div><div class="swa-kv-row">{"".join(cols)}</div>'
+                    f'{esc(tr(lang, "slot", s=slot))}</div>{inner}</div>')
+    return f'<div class="swa-row-title">{esc(title)}</div><div class="swa-kv-row">{"".join(cols)}</div>'
 
 
 def compare_rows(rows: list[tuple[str, list[Cell]]], layer: int, lang: str) -> str:
@@ -112,7 +113,7 @@ def compare_rows(rows: list[tuple[str, list[Cell]]], layer: int, lang: str) -> s
     body = []
     for name, cells in rows:
         by_pos = {c.pos: c for c in cells}
-        body.append(f'<div class="swa-row-title" data-policy="{_e(name)}">{_e(name)}</div>')
+        body.append(f'<div class="swa-row-title" data-policy="{esc(name)}">{esc(name)}</div>')
         body += [kv_cell(by_pos[p], layer, lang) if p in by_pos else "<div></div>" for p in positions]
     style = f"grid-template-columns:max-content repeat({len(positions)}, max-content)"
     return f'<div class="swa-scroll"><div class="swa-compare" style="{style}">{"".join(body)}</div></div>'
@@ -123,21 +124,21 @@ def legend(lang: str) -> str:
     items = []
     for s in STATES:
         cls = "swa-kv " + ("kept read" if s == "read" else s)
-        items.append(f'<span><span class="{cls}">{_GLYPH[s] or "&nbsp;"}</span> {_e(tr(lang, s))}</span>')
+        items.append(f'<span><span class="{cls}">{_GLYPH[s] or "&nbsp;"}</span> {esc(tr(lang, s))}</span>')
     return f'<div class="swa-legend">{"".join(items)}</div>'
 
 
 def step_heading(label: str, index: int, total: int, lang: str) -> str:
     """The stepper's label, e.g. 'Decode D · Layer 1  (step 4 of 9)'; the e2e test waits on it."""
-    return (f'<div class="swa-step" data-step="{index + 1}"><span class="label">{_e(label)}</span>'
-            f'<span class="of">{_e(tr(lang, "step_of", i=index + 1, n=total))}</span></div>')
+    return (f'<div class="swa-step" data-step="{index + 1}"><span class="label">{esc(label)}</span>'
+            f'<span class="of">{esc(tr(lang, "step_of", i=index + 1, n=total))}</span></div>')
 
 
 # ---- the mask, the weights, the prediction, the state ---------------------------------------------
 
 
 def _key_head(pos: int, label: str) -> str:
-    return f'<th data-key="{pos}"><span class="t">{_e(label)}</span>{pos}</th>'
+    return f'<th data-key="{pos}"><span class="t">{esc(label)}</span>{pos}</th>'
 
 
 def mask_grid(view: MaskView, lang: str, rule: str | None = None, seed_row: tuple[str, ...] = ()) -> str:
@@ -153,7 +154,7 @@ def mask_grid(view: MaskView, lang: str, rule: str | None = None, seed_row: tupl
         span = len(view.keys) - last_cut
         text = tr(lang, "boundary", rule=rule, cut=last_cut)
         label_row = ('<tr><th class="row"></th>' + '<th></th>' * last_cut +
-                     f'<th class="cutlabel" colspan="{span}">↓ {_e(text)}</th></tr>')
+                     f'<th class="cutlabel" colspan="{span}">↓ {esc(text)}</th></tr>')
     rows = []
     for (q, tok), codes, cut in zip(view.queries, view.codes, view.cuts):
         cells = []
@@ -161,13 +162,13 @@ def mask_grid(view: MaskView, lang: str, rule: str | None = None, seed_row: tupl
             glyph = "✓" if code == IN_WINDOW else ("–" if code != FUTURE else "")
             edge = " cut" if cut is not None and k == cut and k >= view.sinks and cut > 0 else ""
             cells.append(f'<td class="m{code}{edge}" data-k="{k}">{glyph}</td>')
-        rows.append(f'<tr data-q="{q}"><th class="row">{_e(tok)} ({q})</th>{"".join(cells)}</tr>')
+        rows.append(f'<tr data-q="{q}"><th class="row">{esc(tok)} ({q})</th>{"".join(cells)}</tr>')
     if seed_row:
         wanted = set(seed_row)
         cells = "".join(f'<td class="m{IN_WINDOW if label in wanted else FUTURE}">'
                         f'{"✓" if label in wanted else ""}</td>' for label in view.labels)
-        rows.append(f'<tr class="seed"><th class="row">{_e(tr(lang, "seed_row"))}</th>{cells}</tr>')
-    key = "".join(f'<span><span class="swa-swatch m{i}"></span>{_e(tr(lang, k))}</span>'
+        rows.append(f'<tr class="seed"><th class="row">{esc(tr(lang, "seed_row"))}</th>{cells}</tr>')
+    key = "".join(f'<span><span class="swa-swatch m{i}"></span>{esc(tr(lang, k))}</span>'
                   for i, k in enumerate(("allowed", "outside", "future")))
     key = f'<div class="swa-legend">{key}</div>'
     return (f'{key}<div class="swa-scroll"><table class="swa-grid swa-mask">{label_row}'
@@ -187,9 +188,9 @@ def weights_grids(view: WeightsView, lang: str) -> str:
     blocks = []
     for h, rows in enumerate(view.heads):
         head = '<th class="row"></th>' + "".join(_key_head(k, lb) for k, lb in zip(view.keys, view.labels))
-        body = "".join(f'<tr><th class="row">{_e(tok)} ({q})</th>{"".join(_weight_cell(w) for w in r)}</tr>'
+        body = "".join(f'<tr><th class="row">{esc(tok)} ({q})</th>{"".join(_weight_cell(w) for w in r)}</tr>'
                        for (q, tok), r in zip(view.queries, rows))
-        blocks.append(f'<div class="head">{_e(tr(lang, "head", h=h + 1))}'
+        blocks.append(f'<div class="head">{esc(tr(lang, "head", h=h + 1))}'
                       f'<table class="swa-grid swa-w"><tr>{head}</tr>{body}</table></div>')
     return f'<div class="swa-scroll"><div class="swa-heads">{"".join(blocks)}</div></div>'
 
@@ -200,7 +201,7 @@ def probs_bars(nt: NextToken) -> str:
     for d in nt.top_k:
         chosen = " chosen" if d["token"] == nt.token else ""
         bar = f'<div class="bar{chosen}" style="width:{80 * d["prob"]:.1f}%"></div>'
-        body.append(f'<div class="tok">{_e(d["token"])}</div><div class="track">{bar}{d["prob"]:.4f}</div>')
+        body.append(f'<div class="tok">{esc(d["token"])}</div><div class="track">{bar}{d["prob"]:.4f}</div>')
     return f'<div class="swa-probs">{"".join(body)}</div>'
 
 
@@ -227,17 +228,17 @@ def storage_bars(rows: list[Storage], policy: str, lang: str) -> str:
     """Per layer: bytes held now (the run's policy, or an SSM state) and under mask-only, on one scale."""
     top = max([r.seen_bytes for r in rows] + [r.bytes for r in rows] + [1])
     key = (f'<div class="swa-legend"><span><span class="swa-swatch pol"></span>'
-           f'{_e(tr(lang, "held_now", policy=policy))}</span>'
-           f'<span><span class="swa-swatch all"></span>{_e(tr(lang, "seen"))}</span>')
+           f'{esc(tr(lang, "held_now", policy=policy))}</span>'
+           f'<span><span class="swa-swatch all"></span>{esc(tr(lang, "seen"))}</span>')
     if any(r.kind == "mamba" for r in rows):
-        key += f'<span><span class="swa-swatch state"></span>{_e(tr(lang, "state"))}</span>'
+        key += f'<span><span class="swa-swatch state"></span>{esc(tr(lang, "state"))}</span>'
     body = []
     for r in rows:
         name = tr(lang, "layer_kind", l=r.layer, kind=tr(lang, f"kind_{r.kind}"))
         fill = "state" if r.kind == "mamba" else "pol"
         body.append(
             f'<div class="name" data-layer="{r.layer}" data-bytes="{r.bytes}" '
-            f'data-seen-bytes="{r.seen_bytes}">{_e(name)}</div>'
+            f'data-seen-bytes="{r.seen_bytes}">{esc(name)}</div>'
             f'<div class="track"><div class="bar {fill}" style="width:{75 * r.bytes / top:.1f}%"></div>'
             f'{r.bytes} B</div>'
             f'<div class="track"><div class="bar {"state" if r.kind == "mamba" else "all"}" '

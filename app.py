@@ -2,20 +2,20 @@
 
 import streamlit as st
 
-from swa_demo.ui.classroom import classroom_view, setup
-from swa_demo.ui.i18n import tr
+from swa_demo.ui import page
 from swa_demo.ui.optional import optional_view
 
-st.set_page_config(page_title="SWA · KV Cache", page_icon="🪟", layout="wide")
-lang = setup()
+page.warm_up()  # the engine (torch) starts loading while the frame below is drawn
+st.set_page_config(page_title="SWA · KV Cache", layout="wide")
+lang = page.setup()
 
 # on_change="rerun": only the open tab runs, so a step change never recomputes the other views.
-classroom, receptive, costs, fullscale = st.tabs(
-    [tr(lang, "tab_classroom"), tr(lang, "tab_receptive"), tr(lang, "tab_costs"), tr(lang, "tab_fullscale")],
-    key="tab", on_change="rerun")
+classroom, receptive, costs, fullscale = st.tabs(page.tab_labels(lang), key="tab", on_change="rerun")
+# The sidebar's settings drive the classroom and the receptive field; the other tabs have their own.
+page.settings_sidebar(lang, active=classroom.open is not False or bool(receptive.open))
 with classroom:
     if classroom.open is not False:
-        classroom_view(lang)
+        optional_view("classroom", "classroom_view", lang)
 with receptive:
     if receptive.open:
         optional_view("beyond", "receptive_view", lang)

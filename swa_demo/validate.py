@@ -75,6 +75,8 @@ MESSAGES: dict[str, dict[str, str]] = {
                       "{options}",
         "layer_types": "{label} {file!r}: 'layer_types' must name {n} layers, each one of {options}; got "
                        "{v!r}",
+        "step_shown": "{label} must be between 1 and {hi}, got {v}; showing step {shown}",
+        "beyond": "{label} got a number too large to hold; it keeps its last value (use {lo} to {hi})",
     },
     "zh": {
         "range": "{label}应在 {lo} 到 {hi} 之间（当前为 {v}）",
@@ -105,6 +107,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "key_range": "{label} {file!r}：{key!r} 应在 {lo:,} 到 {hi:,} 之间（当前为 {v:,}）",
         "model_type": "{label} {file!r}：代价模型不认识 model_type {v!r}；它能读取 {options}",
         "layer_types": "{label} {file!r}：'layer_types' 应列出 {n} 层，每层为 {options} 之一（当前为 {v!r}）",
+        "step_shown": "{label}应在 1 到 {hi} 之间（当前为 {v}），已改为显示第 {shown} 步",
+        "beyond": "{label}收到的数字太大，无法表示；已保留原来的值（请用 {lo} 到 {hi}）",
     },
 }
 

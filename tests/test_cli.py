@@ -28,7 +28,7 @@ def cli(*args, cwd=ROOT):
 def test_walkthrough_text_zh_and_en():
     zh = cli("walkthrough")
     assert zh.returncode == 0, zh.stderr
-    assert "prefill 阶段" in zh.stdout and "丢弃位置小于 3-2+1=2" in zh.stdout and "K₁ᴰ" in zh.stdout
+    assert "prefill 阶段" in zh.stdout and "丢弃位置小于 3-2+1=2" in zh.stdout and "K₁[D]" in zh.stdout
     en = cli("walkthrough", "--lang", "en", "--policy", "ring")
     assert "D attends [C, D]" in en.stdout and "slot 1 (= 3 mod 2)" in en.stdout
 

@@ -1,10 +1,19 @@
 """The full-scale tab without a GPU: recorded H100 results, labelled as such, and live CPU curves."""
 
+import html
+import re
+
 import pytest
+from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
 from swa_demo.bench import cpu_curves
 from swa_demo.ui import gpu_figures as gf
+
+
+def plain(markdown: str) -> str:
+    """What a reader sees of a Markdown body."""
+    return html.unescape(re.sub(r"<[^>]+>", "", MarkdownIt("commonmark").render(markdown))).strip()
 
 
 def test_recorded_results_carry_device_date_and_command():
@@ -18,49 +27,98 @@ def test_recorded_results_carry_device_date_and_command():
     assert {r["cache_bytes"] for r in sliding} == {32 * 2 * 4096 * 8 * 128 * 2}  # constant, exact
 
 
-def test_figures_draw_every_series():
+def test_decode_chart_draws_each_recorded_median_under_its_name():
     data = gf.load_recorded()
-    for lang in ("zh", "en"):
-        assert len(gf.decode_figure(data["decode"], data["transformers"], lang).data) >= 3
-        kinds = {r["kind"] for r in data["prefill"] if not r.get("chunk")}
-        assert len(gf.prefill_figure(data["prefill"], lang).data) == len(kinds) >= 2
-        assert len(gf.batch_figure(data["decode"], lang).data[0].x) >= 2
+    compiled = [r for r in data["decode"] if r["kind"] == gf.SLIDING and r["batch"] == 1 and r.get("compile")]
+    for lang, name in (("en", "sliding · compiled"), ("zh", "滑动窗口 · 编译后")):
+        fig = gf.decode_figure(data["decode"], data["transformers"], lang)
+        series = {t.name: dict(zip(t.x, t.y)) for t in fig.data}
+        assert series[name] == dict(gf.median_by(compiled, "context", "ms_per_token"))
+        assert fig.layout.xaxis.type == "log" and fig.layout.yaxis.title.text == gf.tr(lang, "gf_ms")
 
 
-def test_cpu_curves_flat_for_sliding_growing_for_full():
-    rows = cpu_curves(contexts=(1024, 32768), steps=4)
+def test_cache_chart_is_linear_in_GiB_so_full_attention_draws_a_straight_line():
+    data = gf.load_recorded()
+    fig = gf.cache_figure(data["decode"], "en")
+    assert fig.layout.xaxis.type != "log" and fig.layout.yaxis.type != "log"
+    assert "GiB" in fig.layout.yaxis.title.text and "linear" in fig.layout.title.text
+    full = next(t for t in fig.data if t.name == "full-attention layers")
+    # 32 x 2 x 8 x 128 x 2 B x 128k = 16 GiB (17.19 GB), plus the few slots preallocated for decoding
+    assert dict(zip(full.x, full.y))[131072] == pytest.approx(16.0, rel=1e-3)
+    slopes = [y / x for x, y in zip(full.x, full.y)]
+    assert max(slopes) / min(slopes) < 1.02  # proportional to the context: a straight line through 0
+    sliding = next(t for t in fig.data if t.name.startswith("sliding"))
+    assert set(sliding.y) == {0.5}
+
+
+def test_prefill_and_batch_charts_draw_every_kind_and_batch():
+    data = gf.load_recorded()
+    kinds = {r["kind"] for r in data["prefill"] if not r.get("chunk")}
+    fig = gf.prefill_figure(data["prefill"], "en")
+    assert {t.name for t in fig.data} == {gf.kind_name(k, "en") for k in kinds}
+    bars = gf.batch_figure(data["decode"], "zh").data[0]
+    assert any(x.startswith("滑动窗口: 64 × 32k") for x in bars.x) and all("GiB" in t for t in bars.text)
+
+
+def test_cpu_curves_flat_for_sliding_growing_for_full_with_medians_and_spread():
+    rows = cpu_curves(contexts=(1024, 32768), steps=3, repeats=3)
     cache = {(r["kind"], r["context"]): r["cache_bytes"] for r in rows}
     assert cache[(gf.SLIDING, 1024)] == cache[(gf.SLIDING, 32768)]
     assert cache[(gf.FULL, 32768)] > 16 * cache[(gf.FULL, 1024)]
+    for r in rows:
+        assert len(r["rounds_ms"]) == 3 and r["repeats"] == 3 and r["threads"] == 1
+        assert r["ms_min"] <= r["ms_per_token"] <= r["ms_max"]
+        assert r["ms_per_token"] == sorted(r["rounds_ms"])[1]  # the median of three rounds
+    fig = gf.cpu_figure(rows, "en")
+    assert all(t.error_y.array is not None for t in fig.data)  # the spread is drawn
+
+
+def _fullscale(lang):
+    from swa_demo.ui.fullscale import fullscale_view
+
+    fullscale_view(lang)
+
+
+def _small_curves(monkeypatch):
+    from swa_demo import bench
+
+    real = bench.cpu_curves
+    monkeypatch.setattr(bench, "cpu_curves", lambda progress=None: real((1024, 4096), steps=2, repeats=2,
+                                                                          progress=progress))
 
 
 @pytest.mark.parametrize("lang,label", [("zh", "记录的"), ("en", "recorded")])
-def test_view_shows_recorded_results_without_a_gpu(lang, label):
-    def page(lang):
-        from swa_demo.ui.fullscale import fullscale_view
-
-        fullscale_view(lang)
-
-    at = AppTest.from_function(page, args=(lang,), default_timeout=60).run()
-    assert not at.exception
-    assert any(label in i.value for i in at.info)
-    at.button[0].click().run()  # measure the medium preset live on this CPU
-    assert not at.exception and at.success
+def test_view_shows_recorded_results_without_a_gpu(lang, label, monkeypatch):
+    _small_curves(monkeypatch)
+    monkeypatch.setattr("os.getloadavg", lambda: (0.1, 0.1, 0.1))
+    at = AppTest.from_function(_fullscale, args=(lang,), default_timeout=60).run()
+    assert not at.exception and not at.warning
+    assert any(label in plain(i.value) for i in at.info)
+    at.button(key="fs_cpu_run").click().run()  # measure the medium preset live on this CPU
+    assert not at.exception and at.success and len(at.get("plotly_chart")) == 5
 
 
-def test_summary_sets_every_target_beside_the_recorded_figure():
-    from swa_demo.ui.fullscale import _span, _summary_rows
+def test_a_busy_machine_is_said_before_and_after_measuring(monkeypatch):
+    _small_curves(monkeypatch)
+    monkeypatch.setattr("os.getloadavg", lambda: (7.5, 5.0, 3.0))
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    at = AppTest.from_function(_fullscale, args=("en",), default_timeout=60).run()
+    assert any("load average of 7.5 on 2 CPU cores" in plain(w.value) for w in at.warning)
+    at.button(key="fs_cpu_run").click().run()
+    assert any("busy while measuring" in plain(w.value) for w in at.warning)
 
-    assert _span([6.224, 6.47], ".2f") == "6.22–6.47" and _span([3.0, 3.001], ".1f") == "3.0"
-    assert gf.median_by([{"c": 1, "y": 5}, {"c": 1, "y": 7}, {"c": 2, "y": 1}], "c", "y") == [(1, 6), (2, 1)]
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_summary_table_sets_every_target_beside_the_recorded_figure(lang):
+    """What a reader sees in the summary table: the recorded runs' figures, not constants."""
     data = gf.load_recorded()
     compiled = [r for r in data["decode"] if r["kind"] == gf.SLIDING and r["batch"] == 1 and r.get("compile")]
     fastest = min(r["ms_per_token"] for r in compiled)
-    for lang in ("zh", "en"):
-        rows = [list(r.values()) for r in _summary_rows(data, lang)]
-        assert rows[0][1].startswith(f"{fastest:.2f}")  # the table quotes the recorded runs, not constants
-        targets = [r[2] for r in rows]
-        assert "≥ 400" in targets and len(rows) >= 8
+    at = AppTest.from_function(_fullscale, args=(lang,), default_timeout=60).run()
+    table = at.table[0].value
+    assert table.iloc[0, 1].startswith(f"{fastest:.2f}") and "ms/token" in table.iloc[0, 1]
+    assert "≥ 400" in list(table.iloc[:, 2]) and len(table) >= 8
+    assert "6.22–6.47" in table.iloc[0, 1]  # lowest and highest of the recorded compiled steps
 
 
 def test_live_gpu_panel_runs_the_chosen_row_and_explains_failures(monkeypatch):

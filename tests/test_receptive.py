@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from swa_demo.config import FULL, MAMBA, SLIDING
-from swa_demo.ui.beyond import compose, cone, reads_from_trace
+from swa_demo.ui.beyond import cone, reads_from_trace
 from swa_demo.walkthrough import Settings, run
-from swa_demo.window import receptive_field
+from swa_demo.window import causal_window_mask, receptive_field
 
 
 def layer_windows(cfg) -> list[int | None]:
@@ -96,24 +96,29 @@ def test_one_full_or_ssm_layer_reaches_everything_before(kinds):
 
 @pytest.mark.parametrize("pattern,window,layers", [("sliding", 2, 3), ("sliding", 3, 6), ("gemma2", 2, 3),
                                                    ("gemma3", 2, 4), ("jamba", 3, 3), ("full", 2, 2)])
-def test_the_views_field_from_a_real_run_is_the_predicates(pattern, window, layers):
+def test_a_runs_reads_are_the_predicates_so_the_view_may_draw_receptive_field(pattern, window, layers):
+    """What every layer of a real run attended is the window predicate's mask (an SSM layer reads all
+    before it), so the field the view computes with `receptive_field` is the run's."""
     trace = run(Settings(prompt="ABCDEFGHIJKL", new=3, window=window, layers=layers, pattern=pattern))
     reads, labels, kinds = reads_from_trace(trace)
     assert labels == list("ABCDEFGHIJKLMN") and kinds == trace.config["layer_types"]
-    field = compose(reads)
+    n = len(labels)
     windows = [window if k == SLIDING else None for k in kinds]
-    assert torch.equal(field, receptive_field(windows, len(labels)))
+    for l, w in enumerate(windows):
+        assert torch.equal(reads[l], causal_window_mask(n, w)), f"layer {l + 1}"
+    field = receptive_field(windows, n)
     # The cone of the last position after the last layer ends, at the embeddings, on exactly its field.
-    q = len(labels) - 1
+    q = n - 1
     assert cone(reads, q, layers)[0] == set(field[layers, q].nonzero().flatten().tolist())
 
 
 def test_the_seed_walkthrough_F_no_longer_sees_A_or_B():
     trace = run(Settings(prompt="ABCDEF", new=1))
     reads, labels, _ = reads_from_trace(trace)
-    field = compose(reads)
+    field = receptive_field([2, 2, 2], len(labels))
     assert [labels[k] for k in field[1, 5].nonzero().flatten()] == ["E", "F"]
     assert [labels[k] for k in field[3, 5].nonzero().flatten()] == ["C", "D", "E", "F"]
+    assert cone(reads, 5, 3)[0] == {2, 3, 4, 5}
 
 
 # ---- the Streamlit view -------------------------------------------------------------------------
@@ -125,15 +130,22 @@ def _receptive(lang):
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_the_receptive_view_draws_a_run_in_both_languages(lang):
+def test_the_receptive_view_draws_the_sidebars_run_in_both_languages(lang):
     from streamlit.testing.v1 import AppTest
 
-    app = AppTest.from_function(_receptive, args=(lang,), default_timeout=60).run()
+    app = AppTest.from_function(_receptive, args=(lang,), default_timeout=60)
+    app.session_state["prompt"] = "ABCDEFGH"
+    app.run()
     assert not app.exception and not app.error
     assert len(app.get("plotly_chart")) == 2
     assert ("感受野" if lang == "zh" else "Receptive field") in app.subheader[0].value
-    app.text_input(key="beyond_rf_prompt").set_value("A1C").run()
-    assert not app.exception and len(app.error) == 1 and "A-Z" in app.error[0].value
-    app.text_input(key="beyond_rf_prompt").set_value("ABCDEFGH").run()
-    app.selectbox(key="beyond_rf_pattern").set_value("jamba").run()
+    assert app.select_slider(key="beyond_rf_q").value == 9  # A..H and I, J fed back (K is only output)
+    app.session_state["prompt"] = "A1C"
+    app.run()
+    assert not app.exception and len(app.error) == 1
+    assert ("不是字母" if lang == "zh" else "is not one") in app.error[0].value
+    app.session_state["prompt"] = "ABC"
+    app.session_state["pattern"] = "jamba"
+    app.run()
     assert not app.exception and not app.error and len(app.get("plotly_chart")) == 2
+    assert app.select_slider(key="beyond_rf_q").value == 4  # a shorter run: the choice moved inside it

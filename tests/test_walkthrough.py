@@ -2,7 +2,7 @@
 
 import pytest
 
-from swa_demo.narrate import narrate
+from swa_demo.narrate import layer_lines, narrate
 from swa_demo.walkthrough import Settings, run
 
 A, B, C, D, E = range(5)
@@ -120,8 +120,8 @@ def test_trace_json_has_the_documented_fields(seed_trace):
     assert len(weights) == 2 and abs(sum(weights) - 1) < 1e-3
 
 
-@pytest.mark.parametrize("lang,words", [("zh", ["丢弃位置小于 3-2+1=2", "K₁ᴰ", "贪心选出 D"]),
-                                        ("en", ["below 3-2+1=2", "K₁ᴰ", "greedy choice: D"])])
+@pytest.mark.parametrize("lang,words", [("zh", ["丢弃位置小于 3-2+1=2", "K₁[D]", "贪心选出 D"]),
+                                        ("en", ["below 3-2+1=2", "K₁[D]", "greedy choice: D"])])
 def test_narration_speaks_the_seed_style(seed_trace, lang, words):
     text = narrate(seed_trace, lang)
     for w in words:
@@ -129,9 +129,60 @@ def test_narration_speaks_the_seed_style(seed_trace, lang, words):
     assert "D attends [C, D]" in narrate(seed_trace, "en")
 
 
-def test_narrated_decode_weights_are_the_mean_over_heads_and_say_so(seed_trace):
-    from swa_demo.narrate import layer_lines
+def test_chinese_narration_names_layers_as_the_page_does(seed_trace):
+    text = narrate(seed_trace, "zh")
+    assert "第 1 层（滑动窗口 W=2）" in text and "接收第 1 层的输出" in text
+    assert "Layer" not in text
 
+
+def _lines(trace, pass_index, layer, lang="en"):
+    step = trace.steps[pass_index]
+    return layer_lines(trace, step, step.layers[layer - 1], lang)
+
+
+def test_decode_D_says_what_the_cache_holds_apart_from_what_attention_reads(seed_trace):
+    """The seed policy still holds A and B going into Decode D, but attention reads only C and D: the
+    narration says both, and what the late eviction costs (3 entries where a ring of 2 suffices)."""
+    lines = _lines(seed_trace, 1, 1)
+    assert "Before this step, layer 1's cache holds: (K₁[A], V₁[A]), (K₁[B], V₁[B]), (K₁[C], V₁[C])" in lines
+    assert "Attention reads only the window (positions ≥ 3-2+1=2): (K₁[C], V₁[C]), (K₁[D], V₁[D])" in lines
+    cost = next(x for x in lines if "never read again" in x)
+    assert cost.startswith("A, B are held") and "3 entries held" in cost and "W = 2 slots" in cost
+    assert "3 个条目" in " ".join(_lines(seed_trace, 1, 1, "zh"))
+
+
+def test_decode_E_reads_D_and_E_though_the_cache_held_C(seed_trace):
+    lines = _lines(seed_trace, 2, 1)
+    assert "Before this step, layer 1's cache holds: (K₁[C], V₁[C]), (K₁[D], V₁[D])" in lines
+    assert "Attention reads only the window (positions ≥ 4-2+1=3): (K₁[D], V₁[D]), (K₁[E], V₁[E])" in lines
+
+
+def test_a_ring_holds_nothing_it_does_not_read(ring_trace):
+    lines = _lines(ring_trace, 1, 1)
+    assert not any("never read again" in x for x in lines)
+    assert "Writes (K₁[D], V₁[D]) to slot 1 (= 3 mod 2)" in lines
+
+
+def test_sink_writes_follow_the_sink_slot_rule():
+    """S = 1, W = 3: G (position 6) goes to slot 1 + (6 - 1) mod 2 = 2, and the text shows that sum."""
+    trace = run(Settings(prompt="ABCDEF", window=3, policy="sink", sinks=1))
+    lines = _lines(trace, 1, 1)
+    assert "Writes (K₁[G], V₁[G]) to slot 2 (= 1 + (6 − 1) mod 2)" in lines
+    assert any("positions < 1, or ≥ 6-(3-1)+1=5" in x for x in lines)
+    store = _lines(trace, 0, 1)
+    store = next(x for x in store if x.startswith("The cache stores only"))
+    assert "the sinks (positions < 1) stay and 2 slots rotate" in store
+    assert "the KV of B, C, D took part in this step but is not stored" in store
+
+
+def test_symbols_work_for_any_token_label():
+    from swa_demo.narrate import sym
+
+    assert sym("K", 1, "Q") == "K₁[Q]"  # Unicode has no superscript Q: brackets work for every letter
+    assert sym("V", 12, "␣Paris") == "V₁₂[␣Paris]" and sym("H", 3, "的") == "H₃[的]"
+
+
+def test_narrated_decode_weights_are_the_mean_over_heads_and_say_so(seed_trace):
     step = seed_trace.steps[1]  # decode D
     lt = step.layers[0]
     heads = lt.attn_weights  # [head][query][key]

@@ -1,8 +1,8 @@
 """Beyond plain SWA: how far back a stack of layers can see, and what context costs (seed 004).
 
-Two Streamlit views, `receptive_view(lang)` and `costs_view(lang)`, each with its own controls. The
-figures are pure functions `(...) -> go.Figure`; the numbers come from the engine (`walkthrough.run`),
-`window.receptive_field` and `costs`, never from here.
+Two Streamlit views, `receptive_view(lang)` (the run of the sidebar's settings) and `costs_view(lang)`
+(its own controls). The figures are pure functions `(...) -> go.Figure`; the numbers come from the
+engine (`walkthrough.run`), `window.receptive_field` and `costs`, never from here.
 
 Worked example (the seed walkthrough: A B C D E F, W = 2, 3 sliding layers): after layer 1, F is
 reached by E and F; after layer 3 by C..F, L (W - 1) + 1 = 4 tokens; A and B can no longer influence it.
@@ -11,109 +11,43 @@ reached by E and F; after layer 3 by C..F, L (W - 1) + 1 = 4 tokens; A and B can
 from __future__ import annotations
 
 import math
+from html import escape
 
 import plotly.graph_objects as go
 import streamlit as st
 import torch
 
 from .. import costs, costs_text, validate
-from ..config import FULL, MAMBA, PATTERNS, SLIDING, ConfigError
+from ..config import FULL, MAMBA, SLIDING, ConfigError
 from ..trace import Trace
+from ..validate import Invalid, words
+from ..window import receptive_field
+from . import show
+from .i18n import tr
 
 INK, FAINT, HOT, COLD = "#1f2937", "#d1d5db", "#dc2626", "#9ca3af"
 KIND_COLOURS = {FULL: "#2563eb", SLIDING: "#16a34a", MAMBA: "#d97706"}
-
-TEXT: dict[str, dict[str, str]] = {
-    "zh": {
-        "rf_title": "感受野：每一层之后，哪些输入还能影响一个位置",
-        "rf_intro": "滑动窗口每层只看 W 个位置，但层层叠加后视野会扩大：L 层滑动窗口最远能回看 "
-                    "L·(W−1)+1 个 token。全注意力层或 SSM 层把之前的所有位置一次传过去。"
-                    "下面的图来自真实的一次运行：每条线是该层真的注意到的一个 (查询, 键) 对；"
-                    "红色是能到达所选位置的路径。",
-        "prompt": "提示词（字母 A–Z）", "window": "窗口 W", "layers": "层数", "pattern": "层模式",
-        "query": "查看位置", "layer": "查看层",
-        "graph_title": "第 {l} 层之后的 {tok}（位置 {q}）由哪些输入决定",
-        "heat_title": "第 {l} 层之后：每个位置（行）可被哪些输入（列）影响",
-        "x_pos": "位置", "y_layer": "层（0 = 嵌入）", "y_query": "位置（输出）", "x_input": "输入位置",
-        "reach_sliding": "全部是滑动层：最远回看 L·(W−1)+1 = {l}·({w}−1)+1 = {r} 个 token。",
-        "reach_all": "含全注意力或 SSM 层：最后一层的每个位置都能被它之前的全部输入影响。",
-        "reach_here": "所选位置 {tok} 在第 {l} 层之后受 {n} 个输入影响：{toks}。",
-        "pattern_sliding": "sliding（Mistral：全部滑动）", "pattern_gemma2": "gemma2（滑动/全局交替）",
-        "pattern_gemma3": "gemma3（5 滑动 : 1 全局）", "pattern_jamba": "jamba（7 Mamba : 1 全局）",
-        "pattern_full": "full（全注意力基线）",
-        "kind_sliding_attention": "滑动", "kind_full_attention": "全局", "kind_mamba": "SSM",
-        "cone": "能到达所选位置", "other": "其他注意力连接",
-        "costs_title": "上下文的代价：KV Cache、状态与 FLOPs",
-        "costs_intro": "按真实模型配置解析计算（bf16，每条序列）。双对数坐标中：水平线 = 常数（SSM 状态、"
-                       "环形缓冲填满之后），斜率 1 = 线性增长，斜率 2 = 二次增长。",
-        "presets": "模型", "metric": "指标", "max_context": "最长上下文",
-        "metric_cache": "KV Cache + 状态", "metric_decode": "每生成一个 token 的 FLOPs",
-        "metric_prefill": "预填充 FLOPs",
-        "x_context": "上下文长度（token，对数坐标）",
-        "split_title": "{n} 上下文时的缓存，按层类型拆分",
-        "table_contexts": "表格中的上下文长度（如 4k,32k,128k,1M）",
-        "compare_title": "种子 004 的对比表，用计算出的数字重做",
-        "need_preset": "请至少选择一个模型。",
-        "col_preset": "模型", "col_context": "上下文", "col_cache": "KV + 状态", "col_decode": "推理 / token",
-        "col_prefill": "预填充",
-        "source": "配置来源",
-        "error": "出错了：{msg}",
-    },
-    "en": {
-        "rf_title": "Receptive field: which inputs can still influence a position after each layer",
-        "rf_intro": "A sliding window sees only W positions per layer, but stacked layers see further: L "
-                    "sliding layers reach L·(W−1)+1 tokens back. A full-attention or SSM layer carries every "
-                    "earlier position forward at once. The graph comes from a real run: each line is a "
-                    "(query, key) pair that layer really attended; the red ones lead to the chosen position.",
-        "prompt": "prompt (letters A–Z)", "window": "window W", "layers": "layers",
-        "pattern": "layer pattern",
-        "query": "position", "layer": "after layer",
-        "graph_title": "Which inputs decide {tok} (position {q}) after layer {l}",
-        "heat_title": "After layer {l}: which inputs (columns) can influence each position (rows)",
-        "x_pos": "position", "y_layer": "layer (0 = embeddings)", "y_query": "position (output)",
-        "x_input": "input position",
-        "reach_sliding": "Every layer slides: the reach is L·(W−1)+1 = {l}·({w}−1)+1 = {r} tokens.",
-        "reach_all": "A full or SSM layer is in the stack: the last layer's every position can be "
-                     "influenced by all inputs before it.",
-        "reach_here": "After layer {l}, {tok} can be influenced by {n} inputs: {toks}.",
-        "pattern_sliding": "sliding (Mistral: every layer slides)", "pattern_gemma2": "gemma2 (alternating)",
-        "pattern_gemma3": "gemma3 (5 sliding : 1 full)", "pattern_jamba": "jamba (7 mamba : 1 full)",
-        "pattern_full": "full (baseline)",
-        "kind_sliding_attention": "sliding", "kind_full_attention": "full", "kind_mamba": "SSM",
-        "cone": "reaches the chosen position", "other": "other attended pairs",
-        "costs_title": "The cost of context: KV cache, state and FLOPs",
-        "costs_intro": "Analytic, at the real models' configs (bf16, per sequence). On log-log axes a flat "
-                       "line is a constant (an SSM state, a full ring), slope 1 grows linearly, slope 2 "
-                       "quadratically.",
-        "presets": "models", "metric": "measure", "max_context": "longest context",
-        "metric_cache": "KV cache + state", "metric_decode": "FLOPs per generated token",
-        "metric_prefill": "prefill FLOPs",
-        "x_context": "context length (tokens, log scale)",
-        "split_title": "Cache at {n} context, split by layer kind",
-        "table_contexts": "contexts for the table (e.g. 4k,32k,128k,1M)",
-        "compare_title": "Seed 004's comparison, redone with computed figures",
-        "need_preset": "Pick at least one model.",
-        "col_preset": "model", "col_context": "context", "col_cache": "KV + state",
-        "col_decode": "decode / token",
-        "col_prefill": "prefill",
-        "source": "config sources",
-        "error": "Something went wrong: {msg}",
-    },
-}
 
 METRICS = ("cache", "decode", "prefill")
 CONTEXT_CHOICES = [4 * costs.KI, 32 * costs.KI, 128 * costs.KI, 256 * costs.KI, costs.KI * costs.KI]
 
 
-def t(lang: str, key: str, **fields) -> str:
-    return TEXT[lang][key].format(**fields) if fields else TEXT[lang][key]
-
-
 # ---- the receptive field of a run -----------------------------------------------------------------
+
+def _p(label: str) -> str:
+    """A token label as Plotly text: Plotly reads a little HTML (<br>, <a>), a label is only text."""
+    return escape(label, quote=False)
+
+
+def _every(n: int, most: int) -> list[int]:
+    """At most about `most` evenly spaced indices of 0..n-1, for tick labels that must not collide."""
+    return list(range(0, n, max(1, math.ceil(n / most))))
+
 
 def reads_from_trace(trace: Trace) -> tuple[torch.Tensor, list[str], list[str]]:
     """What each layer of a run read: (L, n, n) bool, [q, k] = this layer's q attended k; the tokens;
-    the layer kinds. A mamba layer reads every earlier position through its state."""
+    the layer kinds. A mamba layer reads every earlier position through its state. The receptive field
+    of these reads is `window.receptive_field` of the layers' windows (tests/test_receptive.py)."""
     steps = [s for s in trace.steps if s.phase == "prefill"] + [s for s in trace.steps if s.phase == "decode"]
     tokens: dict[int, str] = {}
     for s in steps:
@@ -126,16 +60,6 @@ def reads_from_trace(trace: Trace) -> tuple[torch.Tensor, list[str], list[str]]:
                 keys = range(q + 1) if lt.kind == MAMBA else lt.attended[qi]
                 reads[lt.layer - 1, q, list(keys)] = True
     return reads, [tokens[p] for p in range(n)], kinds
-
-
-def compose(reads: torch.Tensor) -> torch.Tensor:
-    """(L + 1, n, n): [l, q, k] = input k can reach position q after l layers (l = 0: itself only)."""
-    reach = torch.eye(reads.shape[1], dtype=torch.bool)
-    out = [reach]
-    for r in reads:
-        reach = (r.to(torch.int32) @ reach.to(torch.int32)) > 0
-        out.append(reach)
-    return torch.stack(out)
 
 
 def cone(reads: torch.Tensor, q: int, layer: int) -> list[set[int]]:
@@ -162,21 +86,21 @@ def receptive_graph_figure(reads: torch.Tensor, labels: list[str], kinds: list[s
             ys += [l - 1, l, None]
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=lines["cold"][0], y=lines["cold"][1], mode="lines", hoverinfo="skip",
-                             line=dict(color=FAINT, width=1), name=t(lang, "other")))
+                             line=dict(color=FAINT, width=1), name=tr(lang, "rf_other")))
     fig.add_trace(go.Scatter(x=lines["hot"][0], y=lines["hot"][1], mode="lines", hoverinfo="skip",
-                             line=dict(color=HOT, width=2), name=t(lang, "cone")))
+                             line=dict(color=HOT, width=2), name=tr(lang, "rf_cone")))
     nodes = [(k, l) for l in range(L + 1) for k in range(n)]
     fig.add_trace(go.Scatter(
         x=[k for k, _ in nodes], y=[l for _, l in nodes], mode="markers", showlegend=False,
         marker=dict(size=11, color=[HOT if node in hot else COLD for node in nodes],
                     line=dict(color=INK, width=1)),
-        text=[f"{labels[k]} · {k}" for k, _ in nodes], hovertemplate="%{text}<extra></extra>"))
-    ticks = [t(lang, "kind_" + kinds[l - 1]) if l else "emb" for l in range(L + 1)]
+        text=[f"{_p(labels[k])} · {k}" for k, _ in nodes], hovertemplate="%{text}<extra></extra>"))
+    ticks = [tr(lang, "kind_" + kinds[l - 1]) if l else tr(lang, "rf_embed") for l in range(L + 1)]
     fig.update_layout(
-        title=t(lang, "graph_title", tok=labels[q], q=q, l=layer), height=160 + 60 * L,
-        xaxis=dict(title=t(lang, "x_pos"), tickmode="array", tickvals=list(range(n)),
-                   ticktext=[f"{s}<br>{i}" for i, s in enumerate(labels)]),
-        yaxis=dict(title=t(lang, "y_layer"), tickmode="array", tickvals=list(range(L + 1)),
+        title=tr(lang, "rf_graph_title", tok=_p(labels[q]), q=q, l=layer), height=160 + 60 * L,
+        xaxis=dict(title=tr(lang, "rf_x_pos"), tickmode="array", tickvals=_every(n, 24),
+                   ticktext=[f"{_p(labels[i])}<br>{i}" for i in _every(n, 24)]),
+        yaxis=dict(title=tr(lang, "rf_y_layer"), tickmode="array", tickvals=list(range(L + 1)),
                    ticktext=[f"{l} {k}" for l, k in enumerate(ticks)]),
         margin=dict(l=10, r=10, t=50, b=10), legend=dict(orientation="h", y=-0.25), plot_bgcolor="white")
     return fig
@@ -185,14 +109,14 @@ def receptive_graph_figure(reads: torch.Tensor, labels: list[str], kinds: list[s
 def receptive_heatmap_figure(field: torch.Tensor, labels: list[str], layer: int, lang: str) -> go.Figure:
     """field[layer] as a grid: row q, column k, filled where input k can reach q after `layer` layers."""
     n = field.shape[1]
-    names = [f"{s} {i}" for i, s in enumerate(labels)]
+    names = [f"{_p(s)} {i}" for i, s in enumerate(labels)]
     fig = go.Figure(go.Heatmap(z=field[layer].to(torch.int32).tolist(), x=names, y=names, showscale=False,
                                colorscale=[[0, "#f3f4f6"], [1, HOT]], xgap=1, ygap=1, zmin=0, zmax=1,
                                hovertemplate="%{y} ← %{x}<extra></extra>"))
-    fig.update_layout(title=dict(text=t(lang, "heat_title", l=layer), y=0.98, yanchor="top"),
+    fig.update_layout(title=dict(text=tr(lang, "rf_heat_title", l=layer), y=0.98, yanchor="top"),
                       height=210 + 14 * n,
-                      xaxis=dict(title=t(lang, "x_input"), side="top"),
-                      yaxis=dict(title=t(lang, "y_query"), autorange="reversed"),
+                      xaxis=dict(title=tr(lang, "rf_x_input"), side="top"),
+                      yaxis=dict(title=tr(lang, "rf_y_query"), autorange="reversed"),
                       margin=dict(l=10, r=10, t=110, b=10))
     return fig
 
@@ -216,126 +140,156 @@ def metric_value(s: costs.Shape, metric: str, n: int) -> int:
     return sum(costs.prefill_flops(s, n).values())
 
 
-def cost_figure(names: list[str], metric: str, max_context: int, lang: str) -> go.Figure:
-    """One line per preset: the metric (in `UNITS`) against context length, log-log, up to `max_context`."""
+def cost_figure(shapes: list[costs.Shape], metric: str, max_context: int, lang: str) -> go.Figure:
+    """One line per model: the metric (in `UNITS`) against context length, log-log, up to `max_context`."""
     assert metric in METRICS, f"metric must be one of {METRICS}, got {metric!r}"
     unit, scale = UNITS[metric]
     xs = context_grid(max_context)
     fig = go.Figure()
-    for name in names:
-        s = costs.shape(name)
+    for s in shapes:
         ys = [metric_value(s, metric, n) / scale for n in xs]
-        hover = f"{name}<br>%{{customdata}}: %{{y:.4g}} {unit}<extra></extra>"
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=name, hovertemplate=hover,
+        hover = f"{_p(s.name)}<br>%{{customdata}}: %{{y:.4g}} {unit}<extra></extra>"
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=_p(s.name), hovertemplate=hover,
                                  customdata=[costs_text.fmt_tokens(n) for n in xs]))
     ticks = [n for n in (costs.KI * 2 ** i for i in range(11)) if n <= max_context]
-    fig.update_layout(title=t(lang, "metric_" + metric), height=440, plot_bgcolor="white",
-                      xaxis=dict(type="log", title=t(lang, "x_context"), tickvals=ticks,
+    fig.update_layout(title=tr(lang, "cost_metric_" + metric), height=440, plot_bgcolor="white",
+                      xaxis=dict(type="log", title=tr(lang, "cost_x_context"), tickvals=ticks,
                                  ticktext=[costs_text.fmt_tokens(n) for n in ticks], gridcolor="#e5e7eb"),
-                      yaxis=dict(type="log", title=f"{t(lang, 'metric_' + metric)} [{unit}]",
+                      yaxis=dict(type="log", title=f"{tr(lang, 'cost_metric_' + metric)} [{unit}]",
                                  tickformat="~g", gridcolor="#e5e7eb"),
                       margin=dict(l=10, r=10, t=50, b=10), legend=dict(orientation="h", y=-0.2))
     return fig
 
 
-def cache_split_figure(names: list[str], n: int, lang: str) -> go.Figure:
-    """Stacked bars: each preset's cache at `n` tokens, by layer kind (where Jamba's 1/k comes from)."""
+def cache_split_figure(shapes: list[costs.Shape], n: int, lang: str) -> go.Figure:
+    """Stacked bars: each model's cache at `n` tokens by layer kind (where Jamba's 1/k comes from), next
+    to its weights (the memory the cache is a share of, as Gemma 3's report plots it)."""
     fig = go.Figure()
+    names = [_p(s.name) for s in shapes]
     for kind in costs.KINDS:
-        ys = [costs.cache_bytes(costs.shape(name), n)[kind] / 2 ** 30 for name in names]
-        fig.add_trace(go.Bar(x=names, y=ys, name=t(lang, "kind_" + kind), marker_color=KIND_COLOURS[kind],
-                             hovertemplate="%{x}: %{y:.3f} GiB<extra></extra>"))
-    fig.update_layout(barmode="stack", title=t(lang, "split_title", n=costs_text.fmt_tokens(n)), height=380,
-                      yaxis=dict(title="GiB"), plot_bgcolor="white", margin=dict(l=10, r=10, t=50, b=10))
+        ys = [costs.cache_bytes(s, n)[kind] / 2 ** 30 for s in shapes]
+        fig.add_trace(go.Bar(x=names, y=ys, name=tr(lang, "kind_" + kind), marker_color=KIND_COLOURS[kind],
+                             offsetgroup="cache", hovertemplate="%{x}: %{y:.3f} GiB<extra></extra>"))
+    weights = dict(color="#ffffff", line=dict(color=INK, width=1), pattern=dict(shape="/", fgcolor="#9ca3af"))
+    fig.add_trace(go.Bar(x=names, y=[costs.weight_bytes(s) / 2 ** 30 for s in shapes], offsetgroup="weights",
+                         name=tr(lang, "cost_weights"), marker=weights,
+                         hovertemplate="%{x}: %{y:.2f} GiB<extra></extra>"))
+    fig.update_layout(barmode="stack", title=tr(lang, "cost_split_title", n=costs_text.fmt_tokens(n)),
+                      height=380, yaxis=dict(title="GiB"), plot_bgcolor="white",
+                      margin=dict(l=10, r=10, t=50, b=10))
     return fig
 
 
 # ---- the views --------------------------------------------------------------------------------------
 
-@st.cache_data(show_spinner=False)
-def _run_trace(prompt: str, window: int, layers: int, layer_pattern: str) -> dict:
-    """The run the receptive view draws: the prompt through the shipped tiny model (a trace as JSON)."""
-    from ..walkthrough import Settings, run
-
-    return run(Settings(prompt=prompt, new=1, window=window, layers=layers, policy="seed",
-                        pattern=layer_pattern)).to_dict()
-
-
 def receptive_view(lang: str) -> None:
-    from ..tiny import MAX_LAYERS, WeightsError
-    from ..trace import load
-    from ..walkthrough import MAX_WINDOW
+    """The receptive field of the run the sidebar's settings describe (one prompt box for the page)."""
+    from .classroom import checked_trace
+    from .page import current_values
 
-    lang = lang if lang in TEXT else "en"
-    st.subheader(t(lang, "rf_title"))
-    st.caption(t(lang, "rf_intro"))
-    c1, c2, c3, c4 = st.columns([3, 1, 1, 2])
-    prompt = c1.text_input(t(lang, "prompt"), "ABCDEFGHIJ", key="beyond_rf_prompt")
-    window = c2.number_input(t(lang, "window"), min_value=1, max_value=MAX_WINDOW, value=2, key="beyond_rf_w")
-    layers = c3.number_input(t(lang, "layers"), min_value=1, max_value=MAX_LAYERS, value=3, key="beyond_rf_l")
-    layer_pattern = c4.selectbox(t(lang, "pattern"), list(PATTERNS), key="beyond_rf_pattern",
-                                 format_func=lambda p: t(lang, "pattern_" + p))
-    try:
-        data = _run_trace(prompt, int(window), int(layers), layer_pattern)
-    except (ConfigError, WeightsError) as err:
-        st.error(t(lang, "error", msg=err))
+    ss = st.session_state
+    st.subheader(show.text(tr(lang, "rf_title")))
+    show.caption(tr(lang, "rf_intro"))
+    values = current_values()
+    if values["policy"] == "sink":  # sinks add keys to every row; the field here follows the window
+        show.info(tr(lang, "rf_sinks"))
+        values = {**values, "policy": "ring"}
+    trace = checked_trace(values, lang)
+    if trace is None:
         return
-    try:
-        reads, labels, kinds = reads_from_trace(load(data))
-        field = compose(reads)
-        L, n = reads.shape[0], reads.shape[1]
-        c5, c6 = st.columns(2)
-        q = c5.select_slider(t(lang, "query"), options=list(range(n)), value=n - 1, key="beyond_rf_q",
-                             format_func=lambda i: f"{labels[i]} ({i})")
-        layer = c6.select_slider(t(lang, "layer"), options=list(range(L + 1)), value=L, key="beyond_rf_layer")
-        if all(k == SLIDING for k in kinds):
-            st.info(t(lang, "reach_sliding", l=L, w=int(window), r=L * (int(window) - 1) + 1))
-        else:
-            st.info(t(lang, "reach_all"))
-        reach = field[layer, q].nonzero().flatten().tolist()
-        st.write(t(lang, "reach_here", tok=labels[q], l=layer, n=len(reach),
-                   toks=", ".join(labels[k] for k in reach)))
-        st.plotly_chart(receptive_graph_figure(reads, labels, kinds, q, layer, lang))
-        st.plotly_chart(receptive_heatmap_figure(field, labels, layer, lang))
-    except Exception as err:  # the page never shows a traceback
-        st.error(t(lang, "error", msg=f"{type(err).__name__}: {err}"))
+    reads, labels, kinds = reads_from_trace(trace)
+    L, n, w = reads.shape[0], reads.shape[1], trace.config["sliding_window"]
+    field = receptive_field([w if k == SLIDING else None for k in kinds], n)
+    for key, top in (("beyond_rf_q", n - 1), ("beyond_rf_layer", L)):
+        if ss.get(key) not in range(top + 1):  # another run's choice: start at the last again
+            ss[key] = top
+    c5, c6 = st.columns(2)
+    q = c5.select_slider(tr(lang, "rf_query"), options=list(range(n)), key="beyond_rf_q",
+                         format_func=lambda i: f"{labels[i]} ({i})")
+    layer = c6.select_slider(tr(lang, "rf_layer"), options=list(range(L + 1)), key="beyond_rf_layer")
+    if all(k == SLIDING for k in kinds):
+        show.info(tr(lang, "rf_reach_sliding", l=L, w=w, r=L * (w - 1) + 1))
+    else:
+        show.info(tr(lang, "rf_reach_all"))
+    reach = field[layer, q].nonzero().flatten().tolist()
+    show.paragraph(tr(lang, "rf_reach_here", tok=labels[q], l=layer, n=len(reach),
+                      toks=", ".join(labels[k] for k in reach)))
+    show.plotly(receptive_graph_figure(reads, labels, kinds, q, layer, lang), lang, key="rf_graph")
+    show.plotly(receptive_heatmap_figure(field, labels, layer, lang), lang, key="rf_heat")
+
+
+def _contexts_error(text: str, err: ConfigError, lang: str) -> str:
+    """The table's contexts could not be read: the cost model's problems in the page's language."""
+    if isinstance(err, Invalid):
+        label = {p.field: tr(lang, "cost_table_contexts") for p in err.problems}
+        return "; ".join(words(p, lang, label) for p in err.problems)
+    return tr(lang, "err_contexts", v=text[:80])
+
+
+def _uploaded_shapes(lang: str) -> list[costs.Shape]:
+    """The models of an uploaded or pasted config.json (each refused in the page's language, as text)."""
+    from .. import hf_config
+
+    c1, c2 = st.columns(2)
+    upload = c1.file_uploader(tr(lang, "cost_upload"), type=["json"], key="beyond_costs_upload",
+                              help=tr(lang, "cost_upload_help"))
+    pasted = c2.text_area(tr(lang, "cost_paste"), key="beyond_costs_paste", height=100,
+                          placeholder='{"model_type": "mistral", "hidden_size": 4096, ...}')
+    sources = ([(upload.name, upload.getvalue())] if upload is not None else []) + \
+              ([(tr(lang, "cost_pasted"), pasted)] if pasted.strip() else [])
+    shapes = []
+    for name, text in sources:
+        try:
+            shapes.append(hf_config.shape_from_json(text, name))
+        except Invalid as err:
+            show.error([words(p, lang, {"config": tr(lang, "cost_config_label")}) for p in err.problems])
+    return shapes
+
+
+def _params(row: dict) -> str:
+    """'12.9B / 46.7B' for a mixture of experts (active per token / total), '7.24B' otherwise."""
+    active, total = costs_text.fmt_params(row["active_params"]), costs_text.fmt_params(row["params"])
+    return active if active == total else f"{active} / {total}"
 
 
 def costs_view(lang: str) -> None:
-    lang = lang if lang in TEXT else "en"
-    st.subheader(t(lang, "costs_title"))
-    st.caption(t(lang, "costs_intro"))
-    names = st.multiselect(t(lang, "presets"), list(costs.SHAPES), key="beyond_costs_presets",
+    st.subheader(show.text(tr(lang, "cost_title")))
+    show.caption(tr(lang, "cost_intro"))
+    names = st.multiselect(tr(lang, "cost_presets"), list(costs.SHAPES), key="beyond_costs_presets",
                            default=["mistral-7b-full", "mistral-7b", "gemma3-27b", "jamba-v0.1"])
+    shapes = [costs.shape(name) for name in names] + _uploaded_shapes(lang)
     c1, c2 = st.columns(2)
-    metric = c1.radio(t(lang, "metric"), METRICS, key="beyond_costs_metric", horizontal=True,
-                      format_func=lambda m: t(lang, "metric_" + m))
-    max_context = c2.select_slider(t(lang, "max_context"), options=CONTEXT_CHOICES, value=CONTEXT_CHOICES[-1],
-                                   key="beyond_costs_max", format_func=costs_text.fmt_tokens)
-    text = st.text_input(t(lang, "table_contexts"), "4k,32k,128k,1M", key="beyond_costs_contexts")
-    if not names:
-        st.error(t(lang, "need_preset"))
+    metric = c1.radio(tr(lang, "cost_metric"), METRICS, key="beyond_costs_metric", horizontal=True,
+                      format_func=lambda m: tr(lang, "cost_metric_" + m))
+    max_context = c2.select_slider(tr(lang, "cost_max_context"), options=CONTEXT_CHOICES,
+                                   value=CONTEXT_CHOICES[-1], key="beyond_costs_max",
+                                   format_func=costs_text.fmt_tokens)
+    text = st.text_input(tr(lang, "cost_table_contexts"), "4k,32k,128k,1M", key="beyond_costs_contexts")
+    if not shapes:
+        show.error(tr(lang, "cost_need_preset"))
         return
     try:
         contexts = validate.parse_contexts(text)
     except ConfigError as err:
-        st.error(t(lang, "error", msg=err))
+        show.error(_contexts_error(text, err, lang))
         return
-    try:
-        st.plotly_chart(cost_figure(names, metric, max_context, lang))
-        st.plotly_chart(cache_split_figure(names, max_context, lang))
-        rows = costs.table(names, contexts)
-        st.dataframe([{t(lang, "col_preset"): r["preset"],
-                       t(lang, "col_context"): costs_text.fmt_tokens(r["context"]),
-                       t(lang, "col_cache"): costs_text.fmt_bytes(r["cache_bytes"]),
-                       t(lang, "col_decode"): costs_text.fmt_flops(r["decode_flops"]),
-                       t(lang, "col_prefill"): costs_text.fmt_flops(r["prefill_flops"])} for r in rows],
-                     hide_index=True)
-        st.markdown(f"**{t(lang, 'compare_title')}**")
-        st.markdown(costs_text.comparison_markdown(lang, 128 * costs.KI))
-        with st.expander(t(lang, "source")):
-            for name in names:
-                s = costs.shape(name)
-                st.markdown(f"- **{name}**: {s.note.get(lang, '')} — {s.source}")
-    except Exception as err:  # the page never shows a traceback
-        st.error(t(lang, "error", msg=f"{type(err).__name__}: {err}"))
+    show.plotly(cost_figure(shapes, metric, max_context, lang), lang, key="cost_lines")
+    show.plotly(cache_split_figure(shapes, max_context, lang), lang, key="cost_split")
+    rows = costs.table(shapes, contexts)
+    st.dataframe([{tr(lang, "cost_col_preset"): r["preset"],
+                   tr(lang, "cost_col_context"): costs_text.fmt_tokens(r["context"])
+                   + (" *" if r.get("extrapolated") else ""),
+                   tr(lang, "cost_col_params"): _params(r),
+                   tr(lang, "cost_col_weights"): costs_text.fmt_bytes(r["weight_bytes"]),
+                   tr(lang, "cost_col_cache"): costs_text.fmt_bytes(r["cache_bytes"]),
+                   tr(lang, "cost_col_share"): f"{r['cache_share']:.1%}",
+                   tr(lang, "cost_col_decode"): costs_text.fmt_flops(r["decode_flops"]),
+                   tr(lang, "cost_col_prefill"): costs_text.fmt_flops(r["prefill_flops"])} for r in rows],
+                 hide_index=True)
+    if any(r.get("extrapolated") for r in rows):
+        show.caption(tr(lang, "cost_extrapolated"))
+    show.heading(tr(lang, "cost_compare_title"))
+    show.generated_markdown(costs_text.comparison_markdown(lang, 128 * costs.KI))
+    with st.expander(tr(lang, "cost_source")):
+        for s in shapes:
+            show.paragraph(f"{s.name}: {s.note.get(lang, '')} — {s.source}")

@@ -1,76 +1,40 @@
-"""The classroom view: settings in the sidebar, a stepper, and every panel of the current step.
+"""The classroom view: a stepper and every panel of the current step, then the whole run.
 
-A step is one layer of one forward pass. The view reads only the `Trace` (through `derive`, `figures`
-and `html`); all state lives in `st.session_state`, so browser sessions never share anything but the
-cached models and traces.
+A step is one layer of one forward pass. The view reads only the `Trace` (through `derive`, `html`
+and `overview`); all state lives in `st.session_state`, so browser sessions never share anything but
+the cached models and traces. The panels are HTML (no chart library to load), so a new session and a
+step draw at once; the Plotly figures in `figures` are for the exported PNGs.
 """
 
 from __future__ import annotations
 
 import logging
-from html import escape
+import time
+from dataclasses import replace
 from urllib.parse import urlencode
 
-import plotly.graph_objects as go
 import streamlit as st
 
-from ..config import PATTERNS, POLICIES
-from ..narrate import SEED_NOTES, T, layer_lines, lm_head_line, step_title
-from ..tiny import WeightsError
+from ..config import POLICIES
+from ..narrate import (
+    SEED_NOTES,
+    SeedNote,
+    is_seed_setup,
+    layer_lines,
+    layer_title,
+    lm_head_line,
+    seed_notes_at,
+    step_title,
+)
+from ..tiny import WeightsError, weights_path
 from ..trace import Trace, ssm_numbers
-from . import derive, export, figures, html, runs, state
-from .i18n import LANG_NAMES, LANGS, tr
+from . import derive, html, overview, runs, show, state
+from .i18n import tr
+from .page import current_values
 
 log = logging.getLogger(__name__)
 
-
-# ---- settings ---------------------------------------------------------------------------------
-
-
-TRANSLATED_CHOICES = ("pattern", "beyond_rf_pattern")  # selectboxes whose options show in the page's language
-
-
-def _redraw_translated_choice(ss) -> None:
-    """After a language change, set each translated selectbox to its own value: a selectbox keeps
-    showing its chosen option in the old language until its value is set from session state."""
-    for key in TRANSLATED_CHOICES:
-        if key in ss:
-            ss[key] = ss[key]
-
-
-def setup() -> str:
-    """First run of a session: seed settings plus the link's; then draw the sidebar. Returns the language."""
-    ss = st.session_state
-    if not ss.get("initialized"):
-        state.init_session(ss, st.query_params.to_dict())
-    ss.setdefault("sinks", state.SEED["sinks"])  # its widget is absent (and its state dropped) unless sink
-    with st.sidebar:
-        st.radio(tr("zh", "lang"), LANGS, key="lang", format_func=LANG_NAMES.get, horizontal=True,
-                 on_change=_redraw_translated_choice, args=(ss,))
-        lang = ss["lang"]
-        st.header(tr(lang, "settings"))
-        st.text_input(tr(lang, "prompt"), key="prompt", help=tr(lang, "prompt_help"))
-        # No min/max on the number inputs: an out-of-range value reaches the page's own check, which
-        # says which control to change and to what, in the page's language.
-        st.number_input(tr(lang, "new"), key="new", step=1)
-        st.number_input(tr(lang, "window"), key="window", step=1)
-        st.number_input(tr(lang, "layers"), key="layers", step=1)
-        st.selectbox(tr(lang, "pattern"), list(PATTERNS), key="pattern",
-                     format_func=lambda p: tr(lang, f"pattern_{p}"), help=tr(lang, "pattern_help"))
-        st.selectbox(tr(lang, "policy"), POLICIES, key="policy")
-        st.caption(tr(lang, f"policy_{ss['policy']}"))
-        if ss["policy"] == "sink":
-            st.number_input(tr(lang, "sinks"), key="sinks", step=1, help=tr(lang, "sinks_help"))
-        st.number_input(tr(lang, "chunk"), key="chunk", step=1, value=None,
-                        placeholder=tr(lang, "chunk_placeholder"), help=tr(lang, "chunk_help"))
-        st.button(tr(lang, "reset"), on_click=state.seed_session, args=(ss,), key="reset",
-                  help=tr(lang, "reset_help"), icon=":material/restart_alt:", width="stretch")
-    return lang
-
-
-def _values() -> dict:
-    ss = st.session_state
-    return {k: ss.get(k, state.SEED[k]) for k in state.FIELDS}
+SPEEDS = {"slow": 3.0, "normal": 1.5, "fast": 0.8}  # seconds a step when playing
 
 
 def _sync_link(values: dict, lang: str, step: int) -> dict[str, str]:
@@ -86,65 +50,61 @@ def _sync_link(values: dict, lang: str, step: int) -> dict[str, str]:
     return target
 
 
+def checked_trace(values: dict, lang: str) -> Trace | None:
+    """The run of these settings, or None after an `st.error` that says what to change."""
+    errors = state.field_errors(values, lang)
+    if errors:
+        show.error(errors, heading=tr(lang, "fix"))
+        return None
+    try:
+        return runs.trace_for(state.settings_of(values))
+    except WeightsError:
+        show.error(tr(lang, "err_weights", layers=values["layers"], pattern=values["pattern"],
+                      path=weights_path(values["layers"], values["pattern"])))
+        return None
+
+
 # ---- the view ---------------------------------------------------------------------------------
 
 
 def classroom_view(lang: str) -> None:
     """The whole classroom tab. Any unexpected failure becomes an `st.error`, never a traceback."""
-    _guarded(lang, _classroom, lang)
+    guarded(lang, _classroom, lang)
 
 
-def _guarded(lang: str, view, *args) -> None:
+def guarded(lang: str, view, *args) -> None:
     """Run a view; an unexpected exception is logged on the server and shown as one line."""
     try:
         view(*args)
     except Exception as err:
-        log.exception("classroom view failed")
-        st.error(tr(lang, "err_internal", kind=type(err).__name__, msg=str(err)[:300]))
+        log.exception("view failed")
+        show.error(tr(lang, "err_internal", kind=type(err).__name__, msg=str(err)[:300]))
 
 
 def _classroom(lang: str) -> None:
-    """Settings -> trace; then the step view (a fragment) and the whole-run panels below it."""
+    """Settings -> trace; then the step view (a fragment: the stepper reruns only it)."""
     ss = st.session_state
-    st.html(html.CSS)
-    st.title(tr(lang, "title"))
-    for name, value, why in ss.pop("link_errors", []):
-        st.error(state.link_error(lang, name, value, why))
-    values = _values()
-    errors = state.field_errors(values, lang)
-    if errors:
-        st.error("\n\n".join([f"**{tr(lang, 'fix')}**"] + [f"- {e}" for e in errors]))
+    st.title(show.text(tr(lang, "title")))
+    link = state.link_errors(ss.pop("link_problems", []), lang)
+    if link:
+        show.error(link)
+    refused = ss.pop("refused_number", None)
+    if refused:
+        show.error(state.refused_error(refused, lang))
+    values = current_values()
+    trace = checked_trace(values, lang)
+    if trace is None:
         _sync_link(values, lang, ss.get("step", 0))
         return
-    try:
-        trace = runs.trace_for(state.settings_of(values))
-    except WeightsError as err:
-        st.error(f"{tr(lang, 'err_weights')} {err}")
-        return
-    _place_step(len(derive.step_refs(trace)), lang)
-    st.caption(tr(lang, "intro", layers=trace.config["n_layers"], prompt=" ".join(trace.prompt),
-                  gen=" ".join(trace.generated), w=trace.config["sliding_window"],
-                  policy=trace.config["policy"]))
-    step_view(trace, values, lang)
-    _run_panels(trace, lang)
-
-
-@st.fragment
-def step_view(trace: Trace, values: dict, lang: str) -> None:
-    """Everything that changes with the step. A fragment: the stepper reruns only this part, so the
-    sidebar, the whole-run figures and the other tabs are neither recomputed nor redrawn."""
-    _guarded(lang, _step_view, trace, values, lang)
-
-
-def _step_view(trace: Trace, values: dict, lang: str) -> None:
     refs = derive.step_refs(trace)
-    ss = st.session_state
-    ss["step"] = min(max(int(ss.get("step", 0)), 0), len(refs) - 1)
-    ref = refs[ss["step"]]
-    _stepper(trace, refs, ref, lang)
-    figs = _step_panels(trace, ref, lang)
-    link = _sync_link(values, lang, ref.index)
-    _share(trace, ref, link, figs, lang)
+    _place_step(len(refs), lang)
+    show.caption(tr(lang, "intro", layers=trace.config["n_layers"], prompt=" ".join(trace.prompt),
+                    gen=" ".join(trace.generated), w=trace.config["sliding_window"],
+                    policy=trace.config["policy"]))
+    _takeaways(trace, lang)
+    every = SPEEDS[ss["speed"]] if ss.get("playing") else None
+    st.fragment(_step_fragment, run_every=every)(trace, values, lang)
+    _run_panels(trace, lang)  # outside the fragment: the whole run is sent once, not with every step
 
 
 def _place_step(n: int, lang: str) -> None:
@@ -152,175 +112,283 @@ def _place_step(n: int, lang: str) -> None:
     ss = st.session_state
     wanted = ss.pop("link_step", None)
     if wanted is not None:
-        if 1 <= wanted <= n:
-            ss["step"] = wanted - 1
-        else:
-            ss["step"] = min(max(wanted, 1), n) - 1
-            st.error(tr(lang, "err_param", name="step", value=str(wanted),
-                        why=tr(lang, "why_step", n=n, shown=ss["step"] + 1)))
+        problem = state.step_problem(wanted, n)
+        ss["step"] = min(max(wanted, 1), n) - 1
+        if problem:
+            show.error(state.link_errors([problem], lang))
     ss["step"] = min(max(int(ss.get("step", 0)), 0), n - 1)
+
+
+def _takeaways(trace: Trace, lang: str) -> None:
+    """Seed 000's four headline effects, each with a button to the step that shows it best."""
+    first_decode = next((i for i, s in enumerate(trace.steps) if s.phase == "decode"), None)
+    refs = derive.step_refs(trace)
+    layers = len(trace.steps[-1].layers)
+
+    def at(pass_index: int | None, layer_index: int) -> int:
+        if pass_index is None:
+            return 0
+        return next(r.index for r in refs if r.pass_index == pass_index and r.layer_index == layer_index)
+
+    items = (("take_const", len(refs) - 1), ("take_layer", at(first_decode, layers - 1)),
+             ("take_prefill", at(0, 0)), ("take_decode", at(first_decode, 0)))
+    box = st.expander(tr(lang, "take_title"), key="takeaways", on_change="rerun")
+    if not box.open:  # drawn only when opened: nothing to send or draw on a first visit
+        return
+    with box:
+        for key, target in items:
+            left, right = st.columns([6, 1.4], vertical_alignment="center")
+            with left:
+                show.paragraph(tr(lang, key))
+            right.button(tr(lang, "take_go", n=target + 1), key=f"go_{key}", on_click=_go, args=(target,),
+                         width="stretch")
+
+
+def _step_fragment(trace: Trace, values: dict, lang: str) -> None:
+    """Everything that changes with the step. A fragment: the stepper reruns only this part, and while
+    playing it reruns itself every few seconds."""
+    guarded(lang, _step_view, trace, values, lang)
+
+
+def _step_view(trace: Trace, values: dict, lang: str) -> None:
+    ss = st.session_state
+    if ss.pop("full_rerun", False):  # play / pause / speed change the fragment's timer: a whole run
+        st.rerun()
+    refs = derive.step_refs(trace)
+    ss["step"] = min(max(int(ss.get("step", 0)), 0), len(refs) - 1)
+    _autoplay(len(refs))
+    ref = refs[ss["step"]]
+    with st.container(key="stepper"):
+        _stepper(trace, refs, ref, lang)
+    step, lt = derive.layer_of(trace, ref)
+    st.html(f'<div class="swa-sub">{html.esc(step_title(step, lang))} — '
+            f'{html.esc(layer_title(trace, lt, lang))}</div>'
+            + html.caption(tr(lang, "tokens")) + html.token_strip(trace, ref, lang))
+    with st.container(key="panels"):
+        _step_panels(trace, ref, values, lang)
+    link = _sync_link(values, lang, ref.index)
+    _share(trace, ref, link, lang)
+    st.html(overview.now_css(trace, ref))  # the current step, boxed on the whole-run pictures below
+
+
+def _autoplay(n: int) -> None:
+    """While playing, each timed rerun moves one step on; the last step stops the clock."""
+    ss = st.session_state
+    if not ss.get("playing"):
+        return
+    now = time.monotonic()
+    if now < ss.get("play_due", 0):
+        return
+    if ss["step"] >= n - 1:
+        ss["playing"] = False
+        st.rerun()
+    ss["step"] += 1
+    ss["play_due"] = now + 0.8 * SPEEDS[ss["speed"]]
+
+
+def _go(target: int) -> None:
+    ss = st.session_state
+    ss["step"] = target
+    if ss.get("playing"):  # a hand on the stepper stops the show
+        ss["playing"], ss["full_rerun"] = False, True
+
+
+def _on_slider() -> None:
+    _go(st.session_state["step"])
+
+
+def _toggle_play() -> None:
+    ss = st.session_state
+    ss["playing"] = not ss.get("playing")
+    ss["play_due"] = time.monotonic() + 0.8 * SPEEDS[ss["speed"]]
+    ss["full_rerun"] = True
+
+
+def _on_speed() -> None:
+    if st.session_state.get("playing"):
+        st.session_state["full_rerun"] = True
 
 
 # Material icons ship with Streamlit's own font; arrow characters such as ⏮ are missing from many fonts.
 _ICONS = {"first": ":material/first_page:", "prev": ":material/chevron_left:",
           "next": ":material/chevron_right:", "last": ":material/last_page:"}
-
-
-def _go(target: int) -> None:
-    st.session_state["step"] = target
+_KEYS = {"first": "Home", "prev": "Left", "next": "Right", "last": "End"}
 
 
 def _stepper(trace: Trace, refs: list[derive.StepRef], ref: derive.StepRef, lang: str) -> None:
+    """The step's label, first / previous / next / last (also ← → Home End), play, the slider, the speed."""
+    ss = st.session_state
     n, i = len(refs), ref.index
     labels = [derive.step_label(trace, r, lang) for r in refs]
-    cols = st.columns([1.2, 1.2, 1.2, 1.3, 4], vertical_alignment="center")
-    for col, key, target, off in ((cols[0], "first", 0, i == 0), (cols[1], "prev", max(i - 1, 0), i == 0),
-                                  (cols[2], "next", min(i + 1, n - 1), i == n - 1),
-                                  (cols[3], "last", n - 1, i == n - 1)):
-        col.button(tr(lang, key), key=f"step_{key}", on_click=_go, args=(target,), disabled=off,
-                   width="stretch", icon=_ICONS[key],
-                   icon_position="right" if key in ("next", "last") else "left")
-    with cols[4]:
+    with st.container(key="stepper_row"):
+        cols = st.columns([3.0, 0.6, 1.4, 1.4, 0.6, 1.1], vertical_alignment="center", gap="small")
+    with cols[0]:
         st.html(html.step_heading(labels[i], i, n, lang))
-    st.select_slider(tr(lang, "step"), options=list(range(n)), key="step",
-                     format_func=lambda j: f"{j + 1} · {labels[j]}", label_visibility="collapsed")
-    step = trace.steps[ref.pass_index]
-    lt = step.layers[ref.layer_index]
-    kind = T[lang][lt.kind].format(w=trace.config["sliding_window"])
-    st.html(f'<div class="swa-sub">{escape(step_title(step, lang))} — '
-            f'{escape(T[lang]["layer"].format(l=lt.layer, kind=kind))}</div>')
-    st.caption(tr(lang, "tokens"))
-    st.html(html.token_strip(trace, ref, lang))
+    for col, key, target, off in ((cols[1], "first", 0, i == 0), (cols[2], "prev", max(i - 1, 0), i == 0),
+                                  (cols[3], "next", min(i + 1, n - 1), i == n - 1),
+                                  (cols[4], "last", n - 1, i == n - 1)):
+        col.button(tr(lang, key), key=f"step_{key}", on_click=_go, args=(target,), disabled=off,
+                   width="stretch", icon=_ICONS[key], shortcut=_KEYS[key], help=tr(lang, "keys_hint"),
+                   icon_position="right" if key in ("next", "last") else "left")
+    playing = bool(ss.get("playing"))
+    cols[5].button(tr(lang, "pause" if playing else "play"), key="play", on_click=_toggle_play,
+                   icon=":material/pause:" if playing else ":material/play_arrow:", width="stretch",
+                   type="primary" if playing else "secondary", disabled=n < 2)
+    left, right = st.columns([5, 1.3], vertical_alignment="center")
+    left.select_slider(tr(lang, "step"), options=list(range(n)), key="step", on_change=_on_slider,
+                       format_func=lambda j: f"{j + 1} · {labels[j]}", label_visibility="collapsed")
+    right.selectbox(tr(lang, "speed"), list(SPEEDS), key="speed", on_change=_on_speed,
+                    format_func=lambda s: tr(lang, f"speed_{s}"), label_visibility="collapsed")
 
 
-Figures = dict[str, tuple[str, go.Figure]]  # name -> (title, figure) of this step: what the PNGs need
-
-
-def _chart(name: str, fig: go.Figure, ref: derive.StepRef | None, heading: str | None = None,
-           caption: str | None = None) -> None:
-    """A Plotly chart whose camera button saves a PNG named after the figure (and the step)."""
-    if heading:
-        st.markdown(f"**{heading}**")
-    if caption:
-        st.caption(caption)
-    st.plotly_chart(fig, width="stretch", key=f"fig_{name}", config={
-        "displaylogo": False,
-        "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"],
-        "toImageButtonOptions": {"format": "png", "scale": 2,
-                                 "filename": f"swa_{name}" + (f"_step{ref.index + 1}" if ref else "")},
-    })
-
-
-def _step_panels(trace: Trace, ref: derive.StepRef, lang: str) -> Figures:
-    """Narration and next-token probabilities (left); the cache, the mask and the weights (right)."""
-    step = trace.steps[ref.pass_index]
-    lt = step.layers[ref.layer_index]
-    label = derive.step_label(trace, ref, lang)
-    figs: Figures = {}
+def _step_panels(trace: Trace, ref: derive.StepRef, values: dict, lang: str) -> None:
+    """Narration, the seed's notes, the next-token bars and what each layer stores now (left); the
+    cache, a comparison with another policy, the mask and the weights (right)."""
+    step, lt = derive.layer_of(trace, ref)
+    notes = seed_notes_at(trace, step, lt)
     left, right = st.columns([5, 7], gap="large")
     with left:
-        st.subheader(tr(lang, "narration"))
-        lines = layer_lines(trace, step, lt, lang)
-        st.html('<ul class="swa-narration">' + "".join(f"<li>{escape(x)}</li>" for x in lines) + "</ul>")
+        parts = [html.heading(tr(lang, "narration")), '<ul class="swa-narration">',
+                 *(f"<li>{html.esc(x)}</li>" for x in layer_lines(trace, step, lt, lang)), "</ul>"]
+        if notes:
+            parts.append(f'<div class="swa-note" data-notes="{len(notes)}"><div class="h">'
+                         f'{html.esc(tr(lang, "seed_box"))}</div><ul>'
+                         + "".join(f"<li>{html.esc(n.text[lang])}</li>" for n in notes) + "</ul></div>")
         if derive.is_last_layer(trace, ref) and step.next_token is not None:
-            st.html(f"<p><b>⇒ {escape(lm_head_line(trace, step, lang))}</b></p>")
+            parts.append(f"<p><b>⇒ {html.esc(lm_head_line(trace, step, lang))}</b></p>")
             if not derive.prediction_used(trace, ref.pass_index):
-                st.info(tr(lang, "probs_chunk"))
-            title = f"{tr(lang, 'probs', l=lt.layer)} · {derive.pass_label(trace, ref.pass_index, lang)}"
-            figs["probs"] = (title, figures.probs_figure(trace, ref.pass_index, lang))
-            _chart("probs", figs["probs"][1], ref, heading=title)
+                parts.append(f'<div class="swa-info">{html.esc(tr(lang, "probs_chunk"))}</div>')
+            if derive.is_final_output(trace, ref.pass_index):
+                parts.append(f'<div class="swa-info" data-last-token="1">'
+                             f'{html.esc(tr(lang, "last_token", tok=step.next_token.token))}</div>')
+            parts.append(html.heading(f"{tr(lang, 'probs', l=lt.layer)} · "
+                                      f"{derive.pass_label(trace, ref.pass_index, lang)}"))
+            parts.append(html.probs_bars(step.next_token))
         else:
-            st.caption(tr(lang, "probs_wait", l=len(step.layers)))
-        _storage(trace, ref, lang)
+            parts.append(html.caption(tr(lang, "probs_wait", l=len(step.layers))))
+        rows = derive.storage_now(trace, ref)
+        parts += [html.heading(tr(lang, "storage")),
+                  html.caption(tr(lang, "storage_help", b=trace.config["kv_bytes_per_entry"])),
+                  html.storage_bars(rows, trace.config["policy"], lang),
+                  html.caption(tr(lang, "storage_total", n=len(rows), a=f"{sum(r.bytes for r in rows)} B",
+                                  b=f"{sum(r.seen_bytes for r in rows)} B"))]
+        st.html("".join(parts))
     with right:
-        st.subheader(tr(lang, "cache", l=lt.layer))
-        _cache_cells(trace, ref, lang)
-        if lt.kind == "mamba":
-            figs["state"] = (f"{tr(lang, 'state')} · {label}", figures.state_figure(trace, ref, lang))
-            _chart("state", figs["state"][1], ref, heading=figs["state"][0], caption=tr(lang, "state_help"))
-        else:
-            figs["mask"] = (f"{tr(lang, 'mask')} · {label}", figures.mask_figure(trace, ref, lang))
-            _chart("mask", figs["mask"][1], ref, heading=figs["mask"][0], caption=tr(lang, "mask_help"))
-        if lt.attn_weights:
-            figs["weights"] = (f"{tr(lang, 'weights')} · {label}", figures.weights_figure(trace, ref, lang))
-            _chart("weights", figs["weights"][1], ref, heading=figs["weights"][0],
-                   caption=tr(lang, "weights_help"))
-    return figs
+        st.html(html.heading(tr(lang, "cache", l=lt.layer)) + _cache_cells(trace, ref, lang))
+        _compare(trace, ref, values, lang)
+        st.html(_mask_and_weights(trace, ref, notes, lang))
 
 
-def _cache_cells(trace: Trace, ref: derive.StepRef, lang: str) -> None:
-    step = trace.steps[ref.pass_index]
-    lt = step.layers[ref.layer_index]
+def _cache_cells(trace: Trace, ref: derive.StepRef, lang: str) -> str:
+    step, lt = derive.layer_of(trace, ref)
     if lt.kind == "mamba":
-        st.info(tr(lang, "ssm_note", n=ssm_numbers(trace.config)))
-        return
+        return f'<div class="swa-info">{html.esc(tr(lang, "ssm_note", n=ssm_numbers(trace.config)))}</div>'
     cells = derive.cache_cells(step, lt)
+    cut = derive.eviction_cut(trace, ref)
+    cut = cut[1] if cut else None
     parts = [html.legend(lang)]
     if lt.policy in ("ring", "sink"):
-        w, s = trace.config["sliding_window"], trace.config.get("sinks", 0) if lt.policy == "sink" else 0
+        w, s = trace.config["sliding_window"], derive.sinks_of(trace, lt)
         title = tr(lang, "physical_sink", s=s, r=w - s) if s else tr(lang, "physical")
-        parts.append(html.slot_row(derive.physical_slots(lt, cells, w), lt.layer, lang, title, sinks=s))
-        parts.append(html.cell_row(cells, lt.layer, lang, tr(lang, "logical")))
+        parts.append(html.slot_row(derive.physical_slots(lt, cells, w), lt.layer, lang, title, sinks=s,
+                                   cut=cut))
+        parts.append(html.cell_row(cells, lt.layer, lang, tr(lang, "logical"), cut=cut))
     else:
-        parts.append(html.cell_row(cells, lt.layer, lang, tr(lang, "arrival")))
-    st.html("".join(parts))
+        parts.append(html.cell_row(cells, lt.layer, lang, tr(lang, "arrival"), cut=cut))
+    return "".join(parts)
+
+
+def _compare(trace: Trace, ref: derive.StepRef, values: dict, lang: str) -> None:
+    """The same step under another cache policy, cell by cell, for a side-by-side lesson."""
+    ss = st.session_state
+    w = trace.config["sliding_window"]
+    others = [p for p in POLICIES if p != values["policy"] and (p != "sink" or w >= 2)]
+    if ss.get("compare") not in [None, "none", *others]:
+        ss["compare"] = "none"
+    other = st.selectbox(tr(lang, "compare"), ["none", *others], key="compare",
+                         format_func=lambda p: tr(lang, "compare_none") if p == "none" else p)
+    if other == "none":
+        return
+    step, lt = derive.layer_of(trace, ref)
+    if lt.policy not in derive.SLIDING_POLICIES:
+        st.html(html.caption(tr(lang, "compare_same")))
+        return
+    sinks = values["sinks"] if values["policy"] == "sink" else 1
+    settings = replace(state.settings_of(values), policy=other, sinks=sinks if other == "sink" else 0)
+    twin = runs.trace_for(settings)
+    twin_step, twin_lt = derive.layer_of(twin, ref)
+    rows = [(values["policy"], derive.cache_cells(step, lt)), (other, derive.cache_cells(twin_step, twin_lt))]
+    st.html(html.caption(tr(lang, "compare_title", l=lt.layer, a=values["policy"], b=other))
+            + html.compare_rows(rows, lt.layer, lang))
+
+
+def _mask_and_weights(trace: Trace, ref: derive.StepRef, notes: list[SeedNote], lang: str) -> str:
+    step, lt = derive.layer_of(trace, ref)
+    label = derive.step_label(trace, ref, lang)
+    if lt.kind == "mamba":
+        c, n = len(lt.state or []), len((lt.state or [[0]])[0])
+        return (html.heading(f"{tr(lang, 'state')} · {label}")
+                + html.caption(tr(lang, "state_help", c=c, n=n))
+                + html.state_grid(lt))
+    w, s = trace.config["sliding_window"], derive.sinks_of(trace, lt)
+    cut = derive.eviction_cut(trace, ref)
+    if cut is None:
+        rule_text = tr(lang, "mask_rule_full")
+    elif s:
+        rule_text = tr(lang, "mask_rule_sinks", w=w, s=s, rule=cut[0], cut=cut[1])
+    else:
+        rule_text = tr(lang, "mask_rule", w=w, rule=cut[0], cut=cut[1])
+    seed_row = next((n.seed_row for n in notes if n.seed_row), ())
+    parts = [html.heading(f"{tr(lang, 'mask')} · {label}"), html.caption(rule_text),
+             html.mask_grid(derive.mask_view(trace, ref), lang, cut[0] if cut else None, seed_row)]
+    if lt.attn_weights:
+        parts += [html.heading(f"{tr(lang, 'weights')} · {label}"), html.caption(tr(lang, "weights_help")),
+                  html.weights_grids(derive.weights_view(trace, ref), lang)]
+    return "".join(parts)
 
 
 def _run_panels(trace: Trace, lang: str) -> None:
-    """The whole run as one picture: the cache timeline and sizes per layer, and the seed notes.
-
-    Outside the step fragment, so a step change never redraws them; they change with the settings.
-    """
+    """The whole run as one picture: the cache timeline, the bytes per layer (the step view boxes the
+    current step on both), and the seed notes (only for the seed's own example)."""
     st.divider()
-    left, right = st.columns([3, 2], gap="large")
-    with left:
-        st.subheader(tr(lang, "timeline"))
-        _chart("timeline", figures.timeline_figure(trace, lang), None, caption=tr(lang, "timeline_help"))
-    with right:
-        st.subheader(tr(lang, "sizes"))
-        _chart("sizes", figures.sizes_figure(trace, lang), None)
-        st.subheader(tr(lang, "notes"))
-        notes = "".join(f"<li>{escape(n[lang])}</li>" for n in SEED_NOTES)
-        st.html(f'<ol class="swa-notes">{notes}</ol>')
+    parts = [html.heading(tr(lang, "timeline")), html.caption(tr(lang, "timeline_help")),
+             overview.timeline_html(trace, lang),
+             html.heading(tr(lang, "sizes")), html.caption(tr(lang, "sizes_help")),
+             overview.sizes_svg(trace, lang), html.heading(tr(lang, "notes"))]
+    if is_seed_setup(trace):
+        items = []
+        for n in SEED_NOTES:
+            at = derive.ref_of_step(trace, n.phase, n.token, n.layers[-1])
+            where = f" ({tr(lang, 'note_step', n=at.index + 1)})" if at else ""
+            items.append(f"<li>{html.esc(n.text[lang] + where)}</li>")
+        parts.append(f'<ol class="swa-notes">{"".join(items)}</ol>')
+    else:
+        parts.append(html.caption(tr(lang, "notes_other")))
+    st.html("".join(parts))
 
 
-def _storage(trace: Trace, ref: derive.StepRef, lang: str) -> None:
-    """Bytes per layer now, under the run's policy and under mask-only, as plain HTML bars (cheap to
-    redraw on every step; `figures.storage_figure` draws the same numbers for the PNG export)."""
-    st.subheader(tr(lang, "storage"))
-    st.caption(tr(lang, "storage_help", b=trace.config["kv_bytes_per_entry"]))
-    rows = derive.storage_now(trace, ref)
-    st.html(html.storage_bars(rows, trace.config["policy"], lang))
-    st.markdown(tr(lang, "storage_total", n=len(rows), policy=trace.config["policy"],
-                   a=f"{sum(r.bytes for r in rows)} B", b=f"{sum(r.seen_bytes for r in rows)} B"))
-
-
-def _share(trace: Trace, ref: derive.StepRef, link: dict[str, str], figs: Figures, lang: str) -> None:
+def _share(trace: Trace, ref: derive.StepRef, link: dict[str, str], lang: str) -> None:
     ss = st.session_state
-    with st.expander(tr(lang, "share"), expanded=False):
+    box = st.expander(tr(lang, "share"), key="share", on_change="rerun")
+    if not box.open:  # the link's code block loads a syntax highlighter: only when someone asks
+        return
+    with box:
         base = st.context.url or ""
-        st.caption(tr(lang, "link"))
+        show.caption(tr(lang, "link"))
         st.code(f"{base}?{urlencode(link)}", language=None)
         # a callable: the JSON is built only when someone clicks, not on every step change
         st.download_button(tr(lang, "download_json"), data=lambda: trace.to_json(indent=1),
-                           file_name=f"swa_trace_{''.join(trace.prompt)}_{trace.config['policy']}.json",
+                           file_name=f"swa_trace_{trace.config['policy']}.json",
                            mime="application/json", on_click="ignore", key="download_json")
-        st.caption(tr(lang, "png_hint"))
         key = (urlencode(link), lang)
         if st.button(tr(lang, "png_make"), key="png_make"):
-            label = derive.step_label(trace, ref, lang)
-            # the whole-run figures get the current step boxed on a slide
-            slides = {**figs, "timeline": (f"{tr(lang, 'timeline')} · {label}",
-                                           figures.timeline_figure(trace, lang, ref)),
-                      "sizes": (tr(lang, "sizes"), figures.sizes_figure(trace, lang, ref)),
-                      "storage": (f"{tr(lang, 'storage')} · {label}",
-                                  figures.storage_figure(trace, ref, lang))}
+            from . import export, figures  # the figures for slides load only when someone exports
+
             try:
-                ss["png"] = (key, export.png_zip({name: figures.titled(fig, title)
-                                                  for name, (title, fig) in slides.items()}))
+                ss["png"] = (key, export.png_zip(figures.step_slides(trace, ref, lang)))
             except export.ExportError as err:
                 ss.pop("png", None)
-                st.warning(tr(lang, "png_failed", why=str(err)))
+                show.warning(tr(lang, "png_failed", why=str(err)))
         if ss.get("png") and ss["png"][0] == key:
             st.download_button(tr(lang, "png_download"), data=ss["png"][1],
                                file_name=f"swa_step{ref.index + 1}_png.zip", mime="application/zip",

@@ -1,19 +1,27 @@
-"""What the classroom shows, derived from a `Trace` alone: steps, cell states, the timeline, storage.
+"""What the classroom shows, derived from a `Trace` alone: steps, cell states, the mask, the weights, the
+timeline, storage in bytes.
 
-Pure functions, no Streamlit and no Plotly, so the figures and the HTML share one reading of the trace.
+Pure functions, no Streamlit and no Plotly, so the page's HTML and the exported Plotly figures share
+one reading of the trace. Nothing here assumes a letter per token or a number of layers or heads: a
+token is whatever label the trace gives it.
 
 A *pass* is one forward pass (`trace.steps[i]`: the prompt, a prefill chunk, or one decode token);
 a *step* of the stepper is one layer of one pass. Worked example, the seed walkthrough (`A B C`,
 W = 2, 3 layers, policy seed): 3 passes x 3 layers = 9 steps; step 4 (0-based 3) is
-"Decode D · Layer 1", where layer 1 reads C and D, writes D and evicts A and B.
+"Decode D · Layer 1", where layer 1 holds A, B, C, reads C and D, writes D and evicts A and B (both
+below 3 - 2 + 1 = 2).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..narrate import window_rule
 from ..trace import CacheEntry, LayerTrace, StepTrace, Trace, ssm_numbers
+from ..window import first_needed
 from .i18n import STATES, tr
+
+SLIDING_POLICIES = ("seed", "ring", "sink", "mask-only")  # the policies of a sliding layer's cache
 
 
 @dataclass(frozen=True)
@@ -30,6 +38,11 @@ def step_refs(trace: Trace) -> list[StepRef]:
         for l in range(len(step.layers)):
             refs.append(StepRef(len(refs), p, l))
     return refs
+
+
+def layer_of(trace: Trace, ref: StepRef) -> tuple[StepTrace, LayerTrace]:
+    step = trace.steps[ref.pass_index]
+    return step, step.layers[ref.layer_index]
 
 
 def pass_label(trace: Trace, pass_index: int, lang: str) -> str:
@@ -59,13 +72,31 @@ def prediction_used(trace: Trace, pass_index: int) -> bool:
     return nxt is None or nxt.phase == "decode"
 
 
+def is_final_output(trace: Trace, pass_index: int) -> bool:
+    """Is this the last pass, whose prediction is the last generated token (never fed back in)?"""
+    return pass_index == len(trace.steps) - 1 and bool(trace.generated)
+
+
+def sinks_of(trace: Trace, lt: LayerTrace) -> int:
+    return int(trace.config.get("sinks") or 0) if lt.policy == "sink" else 0
+
+
+def ref_of_step(trace: Trace, phase: str, token: str | None, layer: int) -> StepRef | None:
+    """The stepper position of a pass (the prefill, or the decode of `token`) at a 1-based layer."""
+    for ref in step_refs(trace):
+        step, lt = layer_of(trace, ref)
+        if step.phase == phase and (token is None or step.tokens[0] == token) and lt.layer == layer:
+            return ref
+    return None
+
+
 # ---- one layer of one pass: the cache cells ------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Cell:
     pos: int  # the token position whose K/V this is
-    token: str  # its letter
+    token: str  # its label
     slot: int | None  # physical slot: where it is held after the step, or was held before eviction
     states: tuple[str, ...]  # a subset of i18n.STATES, in that order
 
@@ -80,7 +111,8 @@ def cache_cells(step: StepTrace, lt: LayerTrace) -> list[Cell]:
 
     `written` and `kept` are held after the step; `evicted` ones were held before (or written earlier
     in the same pass); `unstored` ones were computed and attended in this pass but never stored (a ring
-    keeps only the last W of a long prompt). `read` combines with any of them.
+    keeps only the last W of a long prompt). `read` combines with any of them: an entry held but
+    outside every query's window is not read, whatever the policy keeps.
     """
     before = {e.pos: e for e in lt.cache_before}
     after = {e.pos: e for e in lt.cache_after}
@@ -102,6 +134,16 @@ def cache_cells(step: StepTrace, lt: LayerTrace) -> list[Cell]:
     return cells
 
 
+def eviction_cut(trace: Trace, ref: StepRef) -> tuple[str, int] | None:
+    """The boundary of this step's window for a sliding layer, ('3−2+1', 2): no query from this step's
+    last one on reads a (non-sink) key below it. None for a full-attention or SSM layer."""
+    step, lt = layer_of(trace, ref)
+    if lt.policy not in SLIDING_POLICIES:
+        return None
+    q, w, s = step.positions[-1], trace.config["sliding_window"], sinks_of(trace, lt)
+    return window_rule(q, w, s), first_needed(q, w, s)
+
+
 def physical_slots(lt: LayerTrace, cells: list[Cell], window: int) -> list[tuple[int, list[Cell]]]:
     """A rotating cache's slots 0..W-1, each with what it holds now and what this step evicted from it.
 
@@ -116,6 +158,76 @@ def physical_slots(lt: LayerTrace, cells: list[Cell], window: int) -> list[tuple
         elif c.slot is not None and "evicted" not in c.states:
             by_slot.setdefault(c.slot, []).insert(0, c)
     return sorted(by_slot.items())
+
+
+# ---- one layer of one pass: the mask and the weights ---------------------------------------------
+
+IN_WINDOW, OUTSIDE, FUTURE = 0, 1, 2  # the mask's cell codes
+
+
+@dataclass(frozen=True)
+class MaskView:
+    keys: list[int]  # key positions 0..the last query's
+    labels: list[str]  # the token at each key position
+    queries: list[tuple[int, str]]  # (position, token) of each row
+    codes: list[list[int]]  # [row][key]: IN_WINDOW, OUTSIDE or FUTURE
+    cuts: list[int | None]  # per row, the first (non-sink) key its window keeps; None: no window
+    sinks: int  # keys below this are always visible (attention sinks)
+
+
+def token_labels(trace: Trace) -> dict[int, str]:
+    """The label of every position the run saw: the prompt, then each token fed back."""
+    out: dict[int, str] = {}
+    for s in trace.steps:
+        out.update(zip(s.positions, s.tokens))
+    for i, tok in enumerate(trace.prompt + trace.generated):
+        out.setdefault(i, tok)
+    return out
+
+
+def mask_view(trace: Trace, ref: StepRef) -> MaskView:
+    """The attention mask of this step, read from the trace's `attended` lists (what the model did).
+
+    Rows are this pass's queries, columns every key position up to the last query. An SSM layer
+    attends nothing: its cells are only past or future.
+    """
+    step, lt = layer_of(trace, ref)
+    labels = token_labels(trace)
+    keys = list(range(max(step.positions) + 1))
+    if lt.attended:
+        codes = [[IN_WINDOW if k in attended else (OUTSIDE if k <= q else FUTURE) for k in keys]
+                 for q, attended in zip(step.positions, lt.attended)]
+    else:
+        codes = [[OUTSIDE if k <= q else FUTURE for k in keys] for q in step.positions]
+    w, s = trace.config["sliding_window"], sinks_of(trace, lt)
+    sliding = lt.policy in SLIDING_POLICIES
+    cuts = [first_needed(q, w, s) if sliding else None for q in step.positions]
+    return MaskView(keys, [labels.get(k, "?") for k in keys], list(zip(step.positions, step.tokens)),
+                    codes, cuts, s)
+
+
+@dataclass(frozen=True)
+class WeightsView:
+    keys: list[int]  # key positions some query read (sinks leave no empty columns)
+    labels: list[str]
+    queries: list[tuple[int, str]]
+    heads: list[list[list[float | None]]]  # [head][row][key]: the softmax weight, None outside the window
+
+
+def weights_view(trace: Trace, ref: StepRef) -> WeightsView:
+    """`attn_weights[head][query][j]` is the weight on `attended[query][j]`, laid out on shared keys."""
+    step, lt = layer_of(trace, ref)
+    labels = token_labels(trace)
+    keys = sorted(read_positions(lt))
+    heads = []
+    for head in lt.attn_weights:
+        rows = []
+        for qi, attended in enumerate(lt.attended):
+            w = dict(zip(attended, head[qi]))
+            rows.append([w.get(k) for k in keys])
+        heads.append(rows)
+    return WeightsView(keys, [labels.get(k, "?") for k in keys], list(zip(step.positions, step.tokens)),
+                       heads)
 
 
 # ---- the whole run: timeline and sizes ---------------------------------------------------------
@@ -151,45 +263,59 @@ def seen_now(trace: Trace, ref: StepRef, layer_index: int) -> int:
     return max((max(s.positions) + 1 for s in trace.steps[:upto + 1]), default=0)
 
 
+def ssm_state_bytes(config: dict) -> int:
+    """Bytes of an SSM layer's conv window and state, in the dtype of the keys and values."""
+    value_bytes = int(config["kv_bytes_per_entry"]) // (2 * config["n_kv_heads"] * config["head_dim"])
+    return ssm_numbers(config) * value_bytes
+
+
 @dataclass(frozen=True)
 class Storage:
     layer: int  # 1-based
-    entries: int  # entries held under the run's policy
+    kind: str  # "sliding_attention" | "full_attention" | "mamba"
+    entries: int  # KV entries held under the run's policy (0 for an SSM layer: it holds a state)
     seen: int  # entries a mask-only cache would hold
-    bytes: int  # entries * bytes per entry
+    bytes: int  # entries * bytes per entry, or the SSM state's bytes
     seen_bytes: int
 
 
 def storage_now(trace: Trace, ref: StepRef) -> list[Storage]:
-    """Bytes each layer's cache holds at this moment, next to what mask-only would hold."""
+    """Bytes each layer's cache holds at this moment, next to what mask-only would hold.
+
+    An SSM layer holds its conv window and state from the first token on, whatever the policy.
+    """
     cfg = trace.config
     per_entry = int(cfg["kv_bytes_per_entry"])
-    # An SSM layer holds its conv window and state from the first token on, whatever the policy,
-    # in the same dtype as the keys and values.
-    value_bytes = per_entry // (2 * cfg["n_kv_heads"] * cfg["head_dim"])
-    state_bytes = ssm_numbers(cfg) * value_bytes
     out = []
     for l, kind in enumerate(cfg["layer_types"]):
         if kind == "mamba":
-            out.append(Storage(l + 1, 0, 0, state_bytes, state_bytes))
+            state = ssm_state_bytes(cfg)
+            out.append(Storage(l + 1, kind, 0, 0, state, state))
             continue
-        n = len(held_now(trace, ref, l))
-        seen = seen_now(trace, ref, l) if kind != "mamba" else 0
-        out.append(Storage(l + 1, n, seen, n * per_entry, seen * per_entry))
+        n, seen = len(held_now(trace, ref, l)), seen_now(trace, ref, l)
+        out.append(Storage(l + 1, kind, n, seen, n * per_entry, seen * per_entry))
     return out
 
 
-def sizes(trace: Trace) -> list[list[int]]:
-    """Entries held per layer after each pass: sizes[layer][pass]."""
-    n_layers = len(trace.config["layer_types"])
-    return [[len(s.layers[l].cache_after) if l < len(s.layers) else 0 for s in trace.steps]
-            for l in range(n_layers)]
+def bytes_after(trace: Trace) -> list[list[int]]:
+    """Bytes each layer's cache holds after each pass: [layer][pass] (an SSM layer: its state)."""
+    cfg = trace.config
+    per_entry = int(cfg["kv_bytes_per_entry"])
+    out = []
+    for l, kind in enumerate(cfg["layer_types"]):
+        if kind == "mamba":
+            out.append([ssm_state_bytes(cfg)] * len(trace.steps))
+        else:
+            out.append([len(s.layers[l].cache_after) * per_entry if l < len(s.layers) else 0
+                        for s in trace.steps])
+    return out
 
 
-def seen_after(trace: Trace) -> list[int]:
-    """Positions seen after each pass: the size of a mask-only cache."""
+def seen_bytes_after(trace: Trace) -> list[int]:
+    """Bytes of a mask-only KV cache after each pass: every position seen so far."""
+    per_entry = int(trace.config["kv_bytes_per_entry"])
     out, top = [], 0
     for s in trace.steps:
         top = max(top, max(s.positions) + 1)
-        out.append(top)
+        out.append(top * per_entry)
     return out

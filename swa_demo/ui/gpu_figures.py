@@ -13,6 +13,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 
 from .. import paths
+from .i18n import tr
 
 SLIDING, FULL = "sliding_attention", "full_attention"
 KINDS = (SLIDING, "gemma3", "gemma2", FULL)  # all sliding, then more and more full layers
@@ -20,33 +21,10 @@ COLORS = {SLIDING: "#0072B2", FULL: "#D55E00", "gemma3": "#56B4E9", "gemma2": "#
           "transformers": "#999999"}  # Okabe-Ito, colour-blind safe
 BENCH_DIR = paths.ASSETS / "bench"
 
-TEXT = {
-    "zh": {"ctx": "上下文长度（token，对数轴）", "ms": "每个 token 的 decode 时间（ms）",
-           "names": {SLIDING: "滑动窗口层（ring，W=4096）", FULL: "全注意力层",
-                     "gemma2": "混合 1:1（Gemma 2 式）", "gemma3": "混合 5:1（Gemma 3 式）"},
-           "compiled": " · 编译后",
-           "short": {SLIDING: "滑动窗口", FULL: "全注意力", "gemma2": "混合 1:1", "gemma3": "混合 5:1"},
-           "graph": " · CUDA graph", "tf": "transformers generate", "tok": "prompt 长度（token）",
-           "tps": "prefill 吞吐（token/s）", "gb": "KV Cache（GB）", "batch": "批大小 × 上下文",
-           "tokps": "decode 吞吐（token/s）",
-           "decode_title": "decode：滑动窗口层的每 token 时间不随上下文增长",
-           "prefill_title": "prefill：滑动窗口的成本随长度线性增长",
-           "cache_title": "Cache 占用：ring 恒定，全注意力线性增长",
-           "batch_title": "省下的显存换来的批大小（32k 上下文）", "cpu_title": "本机实测（medium 预设，CPU）",
-           "roof": "带宽屋顶线"},
-    "en": {"ctx": "context length (tokens, log scale)", "ms": "decode time per token (ms)",
-           "names": {SLIDING: "sliding-window layers (ring, W=4096)", FULL: "full-attention layers",
-                     "gemma2": "hybrid 1 : 1 (Gemma 2 style)", "gemma3": "hybrid 5 : 1 (Gemma 3 style)"},
-           "short": {SLIDING: "sliding", FULL: "full", "gemma2": "hybrid 1:1", "gemma3": "hybrid 5:1"},
-           "compiled": " · compiled", "graph": " · CUDA graph", "tf": "transformers generate",
-           "tok": "prompt length (tokens)", "tps": "prefill throughput (tokens/s)", "gb": "KV cache (GB)",
-           "batch": "batch × context", "tokps": "decode throughput (tokens/s)",
-           "decode_title": "Decode: per-token time stays flat with sliding layers",
-           "prefill_title": "Prefill: sliding-window cost grows linearly with length",
-           "cache_title": "Cache: constant for the ring, linear for full attention",
-           "batch_title": "The batch the saved memory buys (32k context)",
-           "cpu_title": "Measured live on this machine (medium preset, CPU)", "roof": "bandwidth roofline"},
-}
+
+def kind_name(kind: str, lang: str, window: int | str = 4096) -> str:
+    """'sliding-window layers (ring, W=4096)', '混合 1:1（Gemma 2 式）'."""
+    return tr(lang, f"gf_name_{kind}", w=window) if kind == SLIDING else tr(lang, f"gf_name_{kind}")
 
 
 def load_recorded(directory: Path = BENCH_DIR, prefix: str = "h100_") -> dict:
@@ -86,55 +64,63 @@ def _layout(fig: go.Figure, title: str, x: str, y: str, log_x: bool = True, heig
 
 
 def decode_figure(rows: list[dict], transformers_rows: list[dict], lang: str) -> go.Figure:
-    t = TEXT[lang]
     fig = go.Figure()
     for kind in KINDS:
         for compiled in (False, True):
             pts = median_by([r for r in rows if r["kind"] == kind and r["batch"] == 1
                              and bool(r.get("compile")) == compiled], "context", "ms_per_token")
             if pts:
+                name = tr(lang, f"gf_short_{kind}") + tr(lang, "gf_compiled" if compiled else "gf_graph")
                 fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts],
-                                         mode="lines+markers",
-                                         name=t["short"][kind] + t["compiled" if compiled else "graph"],
+                                         mode="lines+markers", name=name,
                                          line=dict(color=COLORS[kind], dash="solid" if compiled else "dot")))
     roof = median_by([r for r in rows if r["kind"] == SLIDING and r["batch"] == 1], "context", "roofline_ms")
     if roof:
         fig.add_trace(go.Scatter(x=[p[0] for p in roof], y=[p[1] for p in roof], mode="lines",
-                                 name=t["roof"], line=dict(color="#009E73", dash="dash")))
+                                 name=tr(lang, "gf_roof"), line=dict(color="#009E73", dash="dash")))
     if transformers_rows:
         pts = sorted((r["context"], r["ms_per_token"]) for r in transformers_rows)  # every run: it is noisy
         fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="markers",
-                                 name=t["tf"], marker=dict(color=COLORS["transformers"], size=9)))
+                                 name=tr(lang, "gf_tf"), marker=dict(color=COLORS["transformers"], size=9)))
     fig.update_yaxes(rangemode="tozero")
-    return _layout(fig, t["decode_title"], t["ctx"], t["ms"], height=460)  # a legend of up to 10 lines
+    # a legend of up to 10 lines
+    return _layout(fig, tr(lang, "gf_decode_title"), tr(lang, "gf_ctx"), tr(lang, "gf_ms"), height=460)
 
 
 def prefill_figure(rows: list[dict], lang: str) -> go.Figure:
-    t = TEXT[lang]
     fig = go.Figure()
     for kind in KINDS:
         pts = median_by([r for r in rows if r["kind"] == kind and not r.get("chunk")], "tokens", "tok_s")
         if pts:
             fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines+markers",
-                                     name=t["names"][kind], line=dict(color=COLORS[kind])))
+                                     name=kind_name(kind, lang), line=dict(color=COLORS[kind])))
     fig.update_yaxes(rangemode="tozero")
-    return _layout(fig, t["prefill_title"], t["tok"], t["tps"])
+    return _layout(fig, tr(lang, "gf_prefill_title"), tr(lang, "gf_tok"), tr(lang, "gf_tps"))
+
+
+GIB = 2 ** 30  # the cost tab's unit too: one unit for the same quantity everywhere
 
 
 def cache_figure(rows: list[dict], lang: str) -> go.Figure:
-    t = TEXT[lang]
+    """Cache bytes against context on linear axes, so a linear growth draws as a straight line."""
     fig = go.Figure()
     for kind in KINDS:
-        pts = sorted({(r["context"], r["cache_bytes"] / 1e9) for r in rows
+        pts = sorted({(r["context"], r["cache_bytes"] / GIB) for r in rows
                       if r["kind"] == kind and r["batch"] == 1})
         if pts:
             fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines+markers",
-                                     name=t["names"][kind], line=dict(color=COLORS[kind])))
-    return _layout(fig, t["cache_title"], t["ctx"], t["gb"])
+                                     name=kind_name(kind, lang), line=dict(color=COLORS[kind]),
+                                     hovertemplate="%{x:,} tokens: %{y:.2f} GiB<extra></extra>"))
+    top = max((x for trace in fig.data for x in trace.x), default=1)
+    step = 32 * 1024 if top > 64 * 1024 else 8 * 1024
+    ticks = list(range(0, top + 1, step))
+    fig.update_xaxes(tickvals=ticks, ticktext=[f"{x // 1024}k" for x in ticks], rangemode="tozero")
+    fig.update_yaxes(rangemode="tozero")
+    return _layout(fig, tr(lang, "gf_cache_title"), tr(lang, "gf_ctx_linear"), tr(lang, "gf_gib"),
+                   log_x=False)
 
 
 def batch_figure(rows: list[dict], lang: str) -> go.Figure:
-    t = TEXT[lang]
     best: dict[tuple, dict] = {}
     for r in rows:
         if r["batch"] > 1:
@@ -142,25 +128,31 @@ def batch_figure(rows: list[dict], lang: str) -> go.Figure:
             if key not in best or r["tok_s"] > best[key]["tok_s"]:
                 best[key] = r
     bars = sorted(best.values(), key=lambda r: (r["kind"] != FULL, r["batch"]))
-    short = t["short"]
-    labels = [f"{short[r['kind']]}: {r['batch']} × {r['context'] // 1024}k" for r in bars]
+    labels = [f"{tr(lang, 'gf_short_' + r['kind'])}: {r['batch']} × {r['context'] // 1024}k" for r in bars]
     fig = go.Figure(go.Bar(x=labels, y=[r["tok_s"] for r in bars],
                            marker_color=[COLORS[r["kind"]] for r in bars],
-                           text=[f"{r['tok_s']:.0f} tok/s · {r['cache_bytes'] / 1e9:.0f} GB" for r in bars],
-                           textposition="outside"))
-    return _layout(fig, t["batch_title"], t["batch"], t["tokps"], log_x=False)
+                           text=[f"{r['tok_s']:.0f} tok/s · {r['cache_bytes'] / GIB:.0f} GiB" for r in bars],
+                           textposition="outside", cliponaxis=False))
+    return _layout(fig, tr(lang, "gf_batch_title"), tr(lang, "gf_batch"), tr(lang, "gf_tokps"), log_x=False)
 
 
 def cpu_figure(rows: list[dict], lang: str) -> go.Figure:
-    t = TEXT[lang]
+    """The live CPU curves: each point the median of its rounds, a bar from the fastest to the slowest."""
     fig = go.Figure()
-    window = str(rows[0]["window"]) if rows else "W"  # the medium preset's, not Mistral's 4096
-    for kind, name in ((SLIDING, t["names"][SLIDING].replace("4096", window)), (FULL, t["names"][FULL])):
-        pts = sorted((r["context"], r["ms_per_token"]) for r in rows if r["kind"] == kind)
-        fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines+markers",
-                                 name=name, line=dict(color=COLORS[kind])))
+    window = rows[0]["window"] if rows else "W"  # the medium preset's, not Mistral's 4096
+    for kind in (SLIDING, FULL):
+        pts = sorted((r for r in rows if r["kind"] == kind), key=lambda r: r["context"])
+        med = [r["ms_per_token"] for r in pts]
+        fig.add_trace(go.Scatter(
+            x=[r["context"] for r in pts], y=med, mode="lines+markers", name=kind_name(kind, lang, window),
+            line=dict(color=COLORS[kind]),
+            error_y=dict(type="data", symmetric=False, array=[r["ms_max"] - m for r, m in zip(pts, med)],
+                         arrayminus=[m - r["ms_min"] for r, m in zip(pts, med)], thickness=1.5, width=6),
+            customdata=[[r["ms_min"], r["ms_max"], r["repeats"]] for r in pts],
+            hovertemplate="%{x}: %{y:.2f} ms (%{customdata[0]:.2f}–%{customdata[1]:.2f}, "
+                          "%{customdata[2]} rounds)<extra></extra>"))
     fig.update_yaxes(rangemode="tozero")
-    return _layout(fig, t["cpu_title"], t["ctx"], t["ms"])
+    return _layout(fig, tr(lang, "gf_cpu_title"), tr(lang, "gf_ctx"), tr(lang, "gf_ms"))
 
 
 def write_charts(directory: Path = BENCH_DIR, lang: str = "en") -> list[Path]:

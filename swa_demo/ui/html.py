@@ -1,8 +1,10 @@
-"""Small HTML pieces the page draws itself: the token strip, the cache cells, their legend, the step label.
+"""The HTML the classroom draws for one step: the token strip, the cache cells, the mask, the weights, the
+next-token bars, the SSM state, the storage bars and the step label.
 
-Plain functions returning strings, so tests can read them. Cells carry stable attributes for tests and
-screen readers: `data-sym="K₁ᴬ"`, `data-states="evicted"` (English state names whatever the language)
-and an `aria-label` in the page's language.
+Plain functions returning strings (cheap to send, instant to draw, readable by tests); every label from
+the trace is escaped, so a token may be any text. Cells carry stable attributes for tests and screen
+readers: `data-sym="K₁[A]"`, `data-states="evicted"` (English state names whatever the language) and an
+`aria-label` in the page's language.
 """
 
 from __future__ import annotations
@@ -10,56 +12,10 @@ from __future__ import annotations
 from html import escape
 
 from ..narrate import sym
-from ..trace import Trace
-from .derive import Cell, StepRef, Storage
-from .figures import BLUE, INK, PURPLE, VERMILLION
+from ..trace import LayerTrace, NextToken, Trace
+from .derive import FUTURE, IN_WINDOW, Cell, MaskView, StepRef, Storage, WeightsView
 from .i18n import STATES, tr
-
-CSS = f"""
-<style>
-.swa-strip {{ display:flex; flex-wrap:wrap; gap:6px; align-items:flex-end; margin:4px 0 10px 0; }}
-.swa-tok {{ border:1px solid #999; border-radius:6px; min-width:42px; padding:4px 6px; text-align:center;
-           background:#fff; color:{INK}; }}
-.swa-tok .t {{ font-size:22px; font-weight:600; line-height:1.2; }}
-.swa-tok .p {{ font-size:13px; color:#555; }}
-.swa-tok.gen {{ border-style:dashed; }}
-.swa-tok.later {{ opacity:0.35; }}
-.swa-tok.now {{ background:{BLUE}; color:#fff; border:2px solid {INK}; }}
-.swa-tok.now .p {{ color:#fff; }}
-.swa-bar {{ width:3px; align-self:stretch; background:{INK}; margin:0 6px; border-radius:2px; }}
-.swa-row-title {{ font-size:14px; color:#444; margin:6px 0 2px 0; }}
-.swa-kv-row {{ display:flex; flex-wrap:wrap; gap:8px; align-items:flex-start; margin-bottom:8px; }}
-.swa-col {{ display:flex; flex-direction:column; gap:4px; align-items:stretch; }}
-.swa-slot {{ font-size:12px; color:#555; text-align:center; }}
-.swa-kv {{ border:1px solid #777; border-radius:6px; padding:3px 8px; min-width:96px; text-align:center;
-          color:{INK}; background:#fff; font-size:15px; line-height:1.3; }}
-.swa-kv .sym {{ font-size:18px; font-weight:600; white-space:nowrap; }}
-.swa-kv .meta {{ font-size:12px; }}
-.swa-kv .badges {{ font-size:12px; font-weight:600; }}
-.swa-kv.written {{ background:{BLUE}; color:#fff; }}
-.swa-kv.kept {{ background:#D4D4D4; }}
-.swa-kv.evicted {{ background:#FBE1D3; border:2px dashed {VERMILLION}; color:#7A2800; }}
-.swa-kv.evicted .sym {{ text-decoration:line-through; text-decoration-thickness:2px; }}
-.swa-kv.unstored {{ background:#F8F2A0; border:2px dashed #8A8200; }}
-.swa-kv.read {{ border:3px solid {INK}; box-shadow:0 0 0 2px #fff inset; }}
-.swa-kv.empty {{ border:1px dashed #aaa; color:#888; background:#fafafa; }}
-.swa-legend {{ display:flex; flex-wrap:wrap; gap:14px; font-size:13px; margin:2px 0 8px 0; }}
-.swa-legend .swa-kv {{ min-width:0; padding:0 8px; font-size:13px; }}
-.swa-step {{ font-size:26px; font-weight:700; margin:2px 0 0 0; }}
-.swa-step .of {{ font-size:16px; font-weight:400; color:#555; margin-left:10px; }}
-.swa-sub {{ font-size:17px; color:#333; margin:0 0 6px 0; }}
-.swa-store {{ display:grid; grid-template-columns:max-content 1fr; gap:3px 12px; align-items:center;
-             font-size:14px; margin:4px 0 6px 0; }}
-.swa-store .name {{ grid-row:span 2; font-weight:600; }}
-.swa-store .track {{ display:flex; align-items:center; gap:8px; }}
-.swa-store .bar {{ height:16px; border:1px solid {INK}; border-radius:2px; min-width:2px; }}
-.swa-store .bar.pol, .swa-swatch.pol {{ background:{BLUE}; }}
-.swa-store .bar.all, .swa-swatch.all {{
-  background:repeating-linear-gradient(135deg, {PURPLE} 0 4px, #fff 4px 7px); }}
-.swa-swatch {{ display:inline-block; width:14px; height:14px; border:1px solid {INK}; vertical-align:-2px;
-              margin:0 4px 0 10px; }}
-</style>
-"""
+from .style import CIVIDIS
 
 _GLYPH = {"written": "＋", "kept": "", "read": "●", "evicted": "✕", "unstored": "∅"}
 # The fill a cell gets from its states (read only adds a border): one primary class per cell. The
@@ -67,13 +23,32 @@ _GLYPH = {"written": "＋", "kept": "", "read": "●", "evicted": "✕", "unstor
 _PRIMARY = ("evicted", "written", "unstored", "kept")
 
 
+def esc(text: object) -> str:
+    """Any text, safe inside HTML (a token label may be anything)."""
+    return escape(str(text))
+
+
+def _list(items: list[str], lang: str) -> str:
+    return ("、" if lang == "zh" else ", ").join(items)
+
+
+def heading(text: str) -> str:
+    return f'<div class="swa-h">{esc(text)}</div>'
+
+
+def caption(text: str) -> str:
+    return f'<div class="swa-cap">{esc(text)}</div>'
+
+
 def token_strip(trace: Trace, ref: StepRef, lang: str) -> str:
-    """`A B C | D E F`: positions under each token, this step's inputs highlighted, later ones faded."""
+    """`A B C | D E F`: positions under each token, this step's inputs highlighted, later ones faded;
+    the last generated token, never fed back in, is marked as output only."""
     step = trace.steps[ref.pass_index]
     now = set(step.positions)
     top = max(step.positions)
+    tokens = trace.prompt + trace.generated
     parts = []
-    for pos, tok in enumerate(trace.prompt + trace.generated):
+    for pos, tok in enumerate(tokens):
         if pos == len(trace.prompt):
             parts.append('<div class="swa-bar" aria-hidden="true"></div>')
         cls = ["swa-tok", "gen" if pos >= len(trace.prompt) else "prompt"]
@@ -81,14 +56,20 @@ def token_strip(trace: Trace, ref: StepRef, lang: str) -> str:
             cls.append("now")
         elif pos > top:
             cls.append("later")
+        last = trace.generated and pos == len(tokens) - 1
+        extra = f'<div class="o">{esc(tr(lang, "output_only"))}</div>' if last else ""
         label = f"{tok} · {tr(lang, 'pos', p=pos)}"
-        parts.append(f'<div class="{" ".join(cls)}" data-pos="{pos}" aria-label="{escape(label)}">'
-                     f'<div class="t">{escape(tok)}</div><div class="p">{pos}</div></div>')
+        parts.append(f'<div class="{" ".join(cls)}" data-pos="{pos}" aria-label="{esc(label)}">'
+                     f'<div class="t">{esc(tok)}</div><div class="p">{pos}</div>{extra}</div>')
     return f'<div class="swa-strip">{"".join(parts)}</div>'
 
 
-def kv_cell(cell: Cell, layer: int, lang: str, sink: bool = False) -> str:
-    """One K/V entry: its symbol, position and states; evicted ones struck through (see CSS)."""
+# ---- the cache cells ----------------------------------------------------------------------------
+
+
+def kv_cell(cell: Cell, layer: int, lang: str, sink: bool = False, cut: int | None = None) -> str:
+    """One K/V entry: its symbol, position and states; evicted ones struck through (see CSS), with the
+    window's boundary when it is why they left (`pos 1 < 2 → evicted`)."""
     k, v = sym("K", layer, cell.token), sym("V", layer, cell.token)
     primary = next((s for s in _PRIMARY if s in cell.states), "kept")
     cls = ["swa-kv", primary] + (["read"] if "read" in cell.states else [])
@@ -96,29 +77,46 @@ def kv_cell(cell: Cell, layer: int, lang: str, sink: bool = False) -> str:
     badges = " · ".join(f"{_GLYPH[s]} {tr(lang, 'lg_' + s)}".strip() for s in cell.states)  # short words
     if sink:
         badges = f"{tr(lang, 'sink_badge')} · {badges}"
+    meta = tr(lang, "pos", p=cell.pos)
+    if "evicted" in cell.states and cut is not None and cell.pos < cut:
+        meta = tr(lang, "below_cut", p=cell.pos, cut=cut)
     sep = "：" if lang == "zh" else ": "
-    aria = f"{k}/{v}{sep}{'、'.join(names) if lang == 'zh' else ', '.join(names)}"
-    return (f'<div class="{" ".join(cls)}" data-sym="{k}" data-pos="{cell.pos}" '
-            f'data-states="{" ".join(cell.states)}" aria-label="{escape(aria)}" title="{escape(aria)}">'
-            f'<div class="sym">{k}/{v}</div><div class="meta">{tr(lang, "pos", p=cell.pos)}</div>'
-            f'<div class="badges">{escape(badges)}</div></div>')
+    aria = f"{k}/{v}{sep}{_list(names, lang)}"
+    return (f'<div class="{" ".join(cls)}" data-sym="{esc(k)}" data-pos="{cell.pos}" '
+            f'data-states="{" ".join(cell.states)}" aria-label="{esc(aria)}" title="{esc(aria)}">'
+            f'<div class="sym">{esc(k)}/{esc(v)}</div><div class="meta">{esc(meta)}</div>'
+            f'<div class="badges">{esc(badges)}</div></div>')
 
 
-def cell_row(cells: list[Cell], layer: int, lang: str, title: str) -> str:
+def cell_row(cells: list[Cell], layer: int, lang: str, title: str, cut: int | None = None) -> str:
     """Cells side by side, in the order given."""
-    body = "".join(kv_cell(c, layer, lang) for c in cells)
-    return f'<div class="swa-row-title">{escape(title)}</div><div class="swa-kv-row">{body}</div>'
+    body = "".join(kv_cell(c, layer, lang, cut=cut) for c in cells)
+    return f'<div class="swa-row-title">{esc(title)}</div><div class="swa-kv-row">{body}</div>'
 
 
-def slot_row(slots: list[tuple[int, list[Cell]]], layer: int, lang: str, title: str, sinks: int = 0) -> str:
+def slot_row(slots: list[tuple[int, list[Cell]]], layer: int, lang: str, title: str, sinks: int = 0,
+             cut: int | None = None) -> str:
     """A rotating cache's physical slots; an evicted entry sits under the one that overwrote it."""
     cols = []
     for slot, cells in slots:
-        inner = "".join(kv_cell(c, layer, lang, sink=slot < sinks) for c in cells) or (
-            f'<div class="swa-kv empty" data-slot="{slot}">{tr(lang, "empty_slot")}</div>')
+        inner = "".join(kv_cell(c, layer, lang, sink=slot < sinks, cut=cut) for c in cells) or (
+            f'<div class="swa-kv empty" data-slot="{slot}">{esc(tr(lang, "empty_slot"))}</div>')
         cols.append(f'<div class="swa-col" data-slot="{slot}"><div class="swa-slot">'
-                    f'{tr(lang, "slot", s=slot)}</div>{inner}</div>')
-    return f'<div class="swa-row-title">{escape(title)}</div><div class="swa-kv-row">{"".join(cols)}</div>'
+                    f'{esc(tr(lang, "slot", s=slot))}</div>{inner}</div>')
+    return f'<div class="swa-row-title">{esc(title)}</div><div class="swa-kv-row">{"".join(cols)}</div>'
+
+
+def compare_rows(rows: list[tuple[str, list[Cell]]], layer: int, lang: str) -> str:
+    """Two (or more) policies' cells of one step, a column per position, so a cell sits under the same
+    position's cell of the other policy; a blank where a policy does not have that position."""
+    positions = sorted({c.pos for _, cells in rows for c in cells})
+    body = []
+    for name, cells in rows:
+        by_pos = {c.pos: c for c in cells}
+        body.append(f'<div class="swa-row-title" data-policy="{esc(name)}">{esc(name)}</div>')
+        body += [kv_cell(by_pos[p], layer, lang) if p in by_pos else "<div></div>" for p in positions]
+    style = f"grid-template-columns:max-content repeat({len(positions)}, max-content)"
+    return f'<div class="swa-scroll"><div class="swa-compare" style="{style}">{"".join(body)}</div></div>'
 
 
 def legend(lang: str) -> str:
@@ -126,29 +124,123 @@ def legend(lang: str) -> str:
     items = []
     for s in STATES:
         cls = "swa-kv " + ("kept read" if s == "read" else s)
-        items.append(f'<span><span class="{cls}">{_GLYPH[s] or "&nbsp;"}</span> {escape(tr(lang, s))}</span>')
+        items.append(f'<span><span class="{cls}">{_GLYPH[s] or "&nbsp;"}</span> {esc(tr(lang, s))}</span>')
     return f'<div class="swa-legend">{"".join(items)}</div>'
 
 
 def step_heading(label: str, index: int, total: int, lang: str) -> str:
     """The stepper's label, e.g. 'Decode D · Layer 1  (step 4 of 9)'; the e2e test waits on it."""
-    return (f'<div class="swa-step" data-step="{index + 1}"><span class="label">{escape(label)}</span>'
-            f'<span class="of">{escape(tr(lang, "step_of", i=index + 1, n=total))}</span></div>')
+    return (f'<div class="swa-step" data-step="{index + 1}"><span class="label">{esc(label)}</span>'
+            f'<span class="of">{esc(tr(lang, "step_of", i=index + 1, n=total))}</span></div>')
+
+
+# ---- the mask, the weights, the prediction, the state ---------------------------------------------
+
+
+def _key_head(pos: int, label: str) -> str:
+    return f'<th data-key="{pos}"><span class="t">{esc(label)}</span>{pos}</th>'
+
+
+def mask_grid(view: MaskView, lang: str, rule: str | None = None, seed_row: tuple[str, ...] = ()) -> str:
+    """The mask as a grid: ✓ in the window, – causal but outside it, blank in the future. Each row's
+    window boundary is a vermilion line left of its first kept key; `rule` ('3−2+1') labels the last
+    row's. `seed_row` adds the row the seed text has the last query attend, hatched, for comparison."""
+    last_cut = view.cuts[-1]
+    head = ['<th class="row"></th>']
+    for pos, label in zip(view.keys, view.labels):
+        head.append(_key_head(pos, label))
+    label_row = ""
+    if rule is not None and last_cut is not None and last_cut <= view.keys[-1]:
+        span = len(view.keys) - last_cut
+        text = tr(lang, "boundary", rule=rule, cut=last_cut)
+        label_row = ('<tr><th class="row"></th>' + '<th></th>' * last_cut +
+                     f'<th class="cutlabel" colspan="{span}">↓ {esc(text)}</th></tr>')
+    rows = []
+    for (q, tok), codes, cut in zip(view.queries, view.codes, view.cuts):
+        cells = []
+        for k, code in zip(view.keys, codes):
+            glyph = "✓" if code == IN_WINDOW else ("–" if code != FUTURE else "")
+            edge = " cut" if cut is not None and k == cut and k >= view.sinks and cut > 0 else ""
+            cells.append(f'<td class="m{code}{edge}" data-k="{k}">{glyph}</td>')
+        rows.append(f'<tr data-q="{q}"><th class="row">{esc(tok)} ({q})</th>{"".join(cells)}</tr>')
+    if seed_row:
+        wanted = set(seed_row)
+        cells = "".join(f'<td class="m{IN_WINDOW if label in wanted else FUTURE}">'
+                        f'{"✓" if label in wanted else ""}</td>' for label in view.labels)
+        rows.append(f'<tr class="seed"><th class="row">{esc(tr(lang, "seed_row"))}</th>{cells}</tr>')
+    key = "".join(f'<span><span class="swa-swatch m{i}"></span>{esc(tr(lang, k))}</span>'
+                  for i, k in enumerate(("allowed", "outside", "future")))
+    key = f'<div class="swa-legend">{key}</div>'
+    return (f'{key}<div class="swa-scroll"><table class="swa-grid swa-mask">{label_row}'
+            f'<tr>{"".join(head)}</tr>{"".join(rows)}</table></div>')
+
+
+def _weight_cell(w: float | None) -> str:
+    if w is None:
+        return '<td class="w-none"></td>'
+    shade = min(int(w * len(CIVIDIS)), len(CIVIDIS) - 1)
+    ink = "#fff" if shade >= 2 else "#222"
+    return f'<td style="background:{CIVIDIS[shade]};color:{ink}" title="{w:.4f}">{w:.2f}</td>'
+
+
+def weights_grids(view: WeightsView, lang: str) -> str:
+    """One grid per head: each query's softmax weight on each key it read (blank: outside its window)."""
+    blocks = []
+    for h, rows in enumerate(view.heads):
+        head = '<th class="row"></th>' + "".join(_key_head(k, lb) for k, lb in zip(view.keys, view.labels))
+        body = "".join(f'<tr><th class="row">{esc(tok)} ({q})</th>{"".join(_weight_cell(w) for w in r)}</tr>'
+                       for (q, tok), r in zip(view.queries, rows))
+        blocks.append(f'<div class="head">{esc(tr(lang, "head", h=h + 1))}'
+                      f'<table class="swa-grid swa-w"><tr>{head}</tr>{body}</table></div>')
+    return f'<div class="swa-scroll"><div class="swa-heads">{"".join(blocks)}</div></div>'
+
+
+def probs_bars(nt: NextToken) -> str:
+    """The top-k next tokens as bars on a 0..1 scale, the greedy choice in blue."""
+    body = []
+    for d in nt.top_k:
+        chosen = " chosen" if d["token"] == nt.token else ""
+        bar = f'<div class="bar{chosen}" style="width:{80 * d["prob"]:.1f}%"></div>'
+        body.append(f'<div class="tok">{esc(d["token"])}</div><div class="track">{bar}{d["prob"]:.4f}</div>')
+    return f'<div class="swa-probs">{"".join(body)}</div>'
+
+
+def state_grid(lt: LayerTrace) -> str:
+    """An SSM layer's state after this step: a row per state dimension N, a column per channel, in a
+    red-blue scale around 0 (the exact value on hover)."""
+    state = lt.state or [[0.0]]
+    bound = max(1e-6, max(abs(x) for row in state for x in row))
+    rows = []
+    for n in range(len(state[0])):
+        cells = []
+        for row in state:
+            x = row[n] / bound
+            colour = (f"rgba(178,24,43,{abs(x):.2f})" if x > 0 else f"rgba(33,102,172,{abs(x):.2f})")
+            cells.append(f'<td style="background:{colour}" title="{row[n]:.4f}"></td>')
+        rows.append(f'<tr><th class="row">N{n}</th>{"".join(cells)}</tr>')
+    return f'<div class="swa-scroll"><table class="swa-grid swa-state">{"".join(rows)}</table></div>'
+
+
+# ---- storage --------------------------------------------------------------------------------------
 
 
 def storage_bars(rows: list[Storage], policy: str, lang: str) -> str:
-    """Per layer: bytes held under the run's policy and under mask-only, as bars on one scale."""
+    """Per layer: bytes held now (the run's policy, or an SSM state) and under mask-only, on one scale."""
     top = max([r.seen_bytes for r in rows] + [r.bytes for r in rows] + [1])
-    key = (f'<div class="swa-legend"><span><span class="swa-swatch pol"></span>{escape(policy)}</span>'
-           f'<span><span class="swa-swatch all"></span>{escape(tr(lang, "seen"))}</span></div>')
+    key = (f'<div class="swa-legend"><span><span class="swa-swatch pol"></span>'
+           f'{esc(tr(lang, "held_now", policy=policy))}</span>'
+           f'<span><span class="swa-swatch all"></span>{esc(tr(lang, "seen"))}</span>')
+    if any(r.kind == "mamba" for r in rows):
+        key += f'<span><span class="swa-swatch state"></span>{esc(tr(lang, "state"))}</span>'
     body = []
     for r in rows:
+        name = tr(lang, "layer_kind", l=r.layer, kind=tr(lang, f"kind_{r.kind}"))
+        fill = "state" if r.kind == "mamba" else "pol"
         body.append(
             f'<div class="name" data-layer="{r.layer}" data-bytes="{r.bytes}" '
-            f'data-seen-bytes="{r.seen_bytes}">'
-            f'{escape(tr(lang, "layer_n", l=r.layer))}</div>'
-            f'<div class="track"><div class="bar pol" style="width:{80 * r.bytes / top:.1f}%"></div>'
+            f'data-seen-bytes="{r.seen_bytes}">{esc(name)}</div>'
+            f'<div class="track"><div class="bar {fill}" style="width:{75 * r.bytes / top:.1f}%"></div>'
             f'{r.bytes} B</div>'
-            f'<div class="track"><div class="bar all" style="width:{80 * r.seen_bytes / top:.1f}%"></div>'
-            f'{r.seen_bytes} B</div>')
-    return f'{key}<div class="swa-store">{"".join(body)}</div>'
+            f'<div class="track"><div class="bar {"state" if r.kind == "mamba" else "all"}" '
+            f'style="width:{75 * r.seen_bytes / top:.1f}%"></div>{r.seen_bytes} B</div>')
+    return f'{key}</div><div class="swa-store">{"".join(body)}</div>'

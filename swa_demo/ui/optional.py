@@ -1,7 +1,7 @@
-"""Views other engineers own, shown as extra tabs when this build has them.
+"""Each tab's view, imported only when its tab is drawn.
 
-They are imported only when their tab is drawn, so a build without them (or with one that fails to
-import) still serves the classroom.
+The frame of the page draws without them (and without torch, which they import), and a build without
+one of them (or with one that fails to import) still serves the other tabs.
 """
 
 from __future__ import annotations
@@ -9,8 +9,7 @@ from __future__ import annotations
 import importlib
 import logging
 
-import streamlit as st
-
+from . import show
 from .i18n import tr
 
 log = logging.getLogger(__name__)
@@ -22,10 +21,10 @@ def optional_view(module: str, function: str, lang: str) -> None:
     try:
         view = getattr(importlib.import_module(name), function)
     except (ImportError, AttributeError) as err:
-        st.info(tr(lang, "not_in_build", module=f"{name}.{function}: {err}"))
+        show.info(tr(lang, "not_in_build", module=f"{name}.{function}: {err}"))
         return
     try:
         view(lang)
     except Exception as err:  # the page never shows a traceback
         log.exception("%s.%s failed", name, function)
-        st.error(tr(lang, "err_internal", kind=type(err).__name__, msg=str(err)[:300]))
+        show.error(tr(lang, "err_internal", kind=type(err).__name__, msg=str(err)[:300]))

@@ -10,7 +10,8 @@ st.set_page_config(page_title="SWA · KV Cache", layout="wide")
 lang = page.setup()
 
 # on_change="rerun": only the open tab runs, so a step change never recomputes the other views.
-classroom, receptive, costs, fullscale = st.tabs(page.tab_labels(lang), key="tab", on_change="rerun")
+classroom, receptive, realmodel, costs, fullscale = st.tabs(page.tab_labels(lang), key="tab",
+                                                            on_change="rerun")
 # The sidebar's settings drive the classroom and the receptive field; the other tabs have their own.
 page.settings_sidebar(lang, active=classroom.open is not False or bool(receptive.open))
 with classroom:
@@ -19,6 +20,9 @@ with classroom:
 with receptive:
     if receptive.open:
         optional_view("beyond", "receptive_view", lang)
+with realmodel:
+    if realmodel.open:
+        optional_view("realmodel", "realmodel_view", lang)
 with costs:
     if costs.open:
         optional_view("beyond", "costs_view", lang)

@@ -53,9 +53,10 @@ def bench_real(repeat: int = 10, stream_tokens: int = 300, json_path: str | None
     from .config import SLIDING
     from .generate import decode_one_token, make_caches, prefill
     from .interop import smollm2
+    from .limits import REAL_DEFAULT_TEXT
     from .stream import DEFAULT_TEXT, stream
     from .trace import Tracer
-    from .walkthrough import REAL_DEFAULT_TEXT, Settings, real_source, run
+    from .walkthrough import Settings, real_source, run
 
     smollm2.ensure_converted()
     result = {"machine": f"{platform.machine()} {platform.processor() or ''}".strip(),

@@ -259,8 +259,9 @@ def emit(text: str) -> None:
 # ---- the commands ----------------------------------------------------------------------------------
 
 def cmd_walkthrough(args) -> int:
+    from .limits import REAL_DEFAULT_TEXT
     from .narrate import narrate
-    from .walkthrough import REAL_DEFAULT_TEXT, Settings, real_source, run
+    from .walkthrough import Settings, real_source, run
 
     real = args.model == "smollm2"
     if args.text is not None and not real:

@@ -1,6 +1,12 @@
-"""Every limit a user can run into, in one place, each with its reason. No torch: the command line reads
-these while it parses, before any model is imported.
+"""Every limit a user can run into, and the choices they have, in one place, each with its reason. No
+torch: the command line and the page's frame read these before any model is imported.
 """
+
+# ---- the walkthrough's models ------------------------------------------------------------------------
+MODELS = ("tiny", "smollm2")  # the alphabet model of the seed walkthrough; SmolLM2-135M on real text
+REAL_PATTERNS = ("sliding", "gemma2", "gemma3", "full")  # imposed on SmolLM2: it has no SSM weights
+REAL_DEFAULT_TEXT = "The capital of France is"
+REAL_DEFAULT_WINDOW = 8  # small enough that a short text shows evictions, large enough for " Paris"
 
 # ---- the tiny model's walkthrough (classroom) --------------------------------------------------------
 MAX_PROMPT = 32  # letters: the page draws a column per token, and the tiny models learnt runs this long

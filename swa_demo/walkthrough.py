@@ -16,15 +16,20 @@ import torch
 
 from .config import PATTERNS, POLICIES, pattern
 from .generate import generate
-from .limits import MAX_NEW, MAX_PROMPT, MAX_WINDOW, REAL_MAX_CHARS, REAL_MAX_TOKENS, REAL_MAX_WINDOW
+from .limits import (
+    MAX_NEW,
+    MAX_PROMPT,
+    MAX_WINDOW,
+    MODELS,
+    REAL_MAX_CHARS,
+    REAL_MAX_TOKENS,
+    REAL_MAX_WINDOW,
+    REAL_PATTERNS,
+)
 from .model import Decoder, dtype_of
 from .tiny import LETTERS, MAX_LAYERS, label, load, parse_prompt
 from .trace import Trace, Tracer
 from .validate import Invalid, Problem, in_range, one_of
-
-MODELS = ("tiny", "smollm2")
-REAL_PATTERNS = ("sliding", "gemma2", "gemma3", "full")  # attention kinds only: it has no SSM weights
-REAL_DEFAULT_TEXT = "The capital of France is"
 
 
 @dataclass(frozen=True)

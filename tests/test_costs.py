@@ -230,7 +230,8 @@ def test_the_costs_view_draws_in_both_languages_and_refuses_bad_input(lang):
 def test_the_cost_figure_has_a_log_context_axis_to_1m():
     from swa_demo.ui.beyond import cost_figure
 
-    fig = cost_figure(["mistral-7b", "jamba-v0.1-mamba-only"], "cache", 1024 * KI, "en")
+    fig = cost_figure([costs.shape("mistral-7b"), costs.shape("jamba-v0.1-mamba-only")], "cache", 1024 * KI,
+                      "en")
     assert fig.layout.xaxis.type == "log" and max(fig.data[0].x) == 1024 * KI
     ring, state = fig.data[0].y, fig.data[1].y
     assert ring[-1] == ring[len(ring) // 2]  # the ring is full by 32k

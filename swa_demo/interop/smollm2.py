@@ -114,6 +114,11 @@ def convert(source: Path, folder: Path, progress: Progress | None = None) -> Non
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def is_converted() -> bool:
+    """Is the cache folder a complete conversion of the installed file (`ModelMissing` if none is)?"""
+    return _manifest_ok(model_dir(), gguf_path())
+
+
 def ensure_converted(progress: Progress | None = None) -> Path:
     """The converted folder, converting (or rebuilding a partial one) first if needed."""
     source, folder = gguf_path(), model_dir()

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from ..config import POLICIES
+from ..interop.smollm2 import ModelMissing
 from ..narrate import (
     SEED_NOTES,
     SeedNote,
@@ -28,6 +29,7 @@ from ..narrate import (
 )
 from ..tiny import WeightsError, weights_path
 from ..trace import Trace, ssm_numbers
+from ..validate import Invalid, words
 from . import derive, html, overview, runs, show, state
 from .i18n import tr
 from .page import current_values
@@ -57,11 +59,18 @@ def checked_trace(values: dict, lang: str) -> Trace | None:
         show.error(errors, heading=tr(lang, "fix"))
         return None
     try:
+        if values["model"] == "smollm2":
+            runs.ensure_smollm2(tr(lang, "converting"))
         return runs.trace_for(state.settings_of(values))
     except WeightsError:
         show.error(tr(lang, "err_weights", layers=values["layers"], pattern=values["pattern"],
                       path=weights_path(values["layers"], values["pattern"])))
-        return None
+    except ModelMissing:
+        show.error(tr(lang, "err_model_missing"))
+    except Invalid as err:  # what only the tokenizer can tell: the text's length in tokens
+        labels = state.control_labels(lang)
+        show.error([words(p, lang, labels) for p in err.problems], heading=tr(lang, "fix"))
+    return None
 
 
 # ---- the view ---------------------------------------------------------------------------------
@@ -98,13 +107,23 @@ def _classroom(lang: str) -> None:
         return
     refs = derive.step_refs(trace)
     _place_step(len(refs), lang)
-    show.caption(tr(lang, "intro", layers=trace.config["n_layers"], prompt=" ".join(trace.prompt),
-                    gen=" ".join(trace.generated), w=trace.config["sliding_window"],
-                    policy=trace.config["policy"]))
+    if is_real(trace):
+        show.caption(tr(lang, "intro_real", text=values["text"], gen="".join(trace.generated),
+                        w=trace.config["sliding_window"], policy=trace.config["policy"],
+                        pattern=tr(lang, f"pattern_{trace.config['pattern']}")))
+    else:
+        show.caption(tr(lang, "intro", layers=trace.config["n_layers"], prompt=" ".join(trace.prompt),
+                        gen=" ".join(trace.generated), w=trace.config["sliding_window"],
+                        policy=trace.config["policy"]))
     _takeaways(trace, lang)
     every = SPEEDS[ss["speed"]] if ss.get("playing") else None
     st.fragment(_step_fragment, run_every=every)(trace, values, lang)
     _run_panels(trace, lang)  # outside the fragment: the whole run is sent once, not with every step
+
+
+def is_real(trace: Trace) -> bool:
+    """A run of the real model: 30 layers and 9 heads, so the page picks one layer and one head at a time."""
+    return trace.config.get("model") == "smollm2"
 
 
 def _place_step(n: int, lang: str) -> None:
@@ -160,12 +179,17 @@ def _step_view(trace: Trace, values: dict, lang: str) -> None:
     ref = refs[ss["step"]]
     with st.container(key="stepper"):
         _stepper(trace, refs, ref, lang)
+        if is_real(trace):
+            _layer_picker(trace, refs, ref, lang)
     step, lt = derive.layer_of(trace, ref)
     st.html(f'<div class="swa-sub">{html.esc(step_title(step, lang))} — '
             f'{html.esc(layer_title(trace, lt, lang))}</div>'
             + html.caption(tr(lang, "tokens")) + html.token_strip(trace, ref, lang))
     with st.container(key="panels"):
         _step_panels(trace, ref, values, lang)
+    if is_real(trace):  # the whole run, for this layer only (the page draws one layer of 30 at a time)
+        st.html(html.heading(tr(lang, "timeline_one", l=lt.layer)) + html.caption(tr(lang, "timeline_help"))
+                + overview.timeline_html(trace, lang, only=ref.layer_index))
     link = _sync_link(values, lang, ref.index)
     _share(trace, ref, link, lang)
     st.html(overview.now_css(trace, ref))  # the current step, boxed on the whole-run pictures below
@@ -241,6 +265,23 @@ def _stepper(trace: Trace, refs: list[derive.StepRef], ref: derive.StepRef, lang
                     format_func=lambda s: tr(lang, f"speed_{s}"), label_visibility="collapsed")
 
 
+def _layer_picker(trace: Trace, refs: list[derive.StepRef], ref: derive.StepRef, lang: str) -> None:
+    """A real model's 30 layers: jump to any layer of the current pass, and see them all in one strip."""
+    ss = st.session_state
+    n_layers = len(trace.steps[ref.pass_index].layers)
+    ss["layer_pick"] = ref.layer_index + 1  # follows the stepper
+
+    def jump() -> None:
+        _go(next(r.index for r in refs if r.pass_index == ref.pass_index
+                 and r.layer_index == ss["layer_pick"] - 1))
+
+    st.select_slider(tr(lang, "layer_pick"), options=list(range(1, n_layers + 1)), key="layer_pick",
+                     on_change=jump, format_func=lambda l: tr(lang, "layer_n", l=l))
+    with st.expander(tr(lang, "layer_strip", n=n_layers, p=derive.pass_label(trace, ref.pass_index, lang)),
+                     expanded=True):
+        st.html(overview.layer_strip(trace, ref, lang))
+
+
 def _step_panels(trace: Trace, ref: derive.StepRef, values: dict, lang: str) -> None:
     """Narration, the seed's notes, the next-token bars and what each layer stores now (left); the
     cache, a comparison with another policy, the mask and the weights (right)."""
@@ -276,6 +317,11 @@ def _step_panels(trace: Trace, ref: derive.StepRef, values: dict, lang: str) -> 
     with right:
         st.html(html.heading(tr(lang, "cache", l=lt.layer)) + _cache_cells(trace, ref, lang))
         _compare(trace, ref, values, lang)
+        if is_real(trace) and lt.attn_weights:
+            heads = len(lt.attn_weights)
+            st.selectbox(tr(lang, "head_pick"), ["mean", *range(heads)], key="head",
+                         format_func=lambda h: tr(lang, "head_mean", n=heads) if h == "mean" else
+                         tr(lang, "head", h=h + 1))
         st.html(_mask_and_weights(trace, ref, notes, lang))
 
 
@@ -342,8 +388,15 @@ def _mask_and_weights(trace: Trace, ref: derive.StepRef, notes: list[SeedNote], 
     parts = [html.heading(f"{tr(lang, 'mask')} · {label}"), html.caption(rule_text),
              html.mask_grid(derive.mask_view(trace, ref), lang, cut[0] if cut else None, seed_row)]
     if lt.attn_weights:
-        parts += [html.heading(f"{tr(lang, 'weights')} · {label}"), html.caption(tr(lang, "weights_help")),
-                  html.weights_grids(derive.weights_view(trace, ref), lang)]
+        view = derive.weights_view(trace, ref)
+        parts += [html.heading(f"{tr(lang, 'weights')} · {label}"), html.caption(tr(lang, "weights_help"))]
+        head = st.session_state.get("head", "mean") if is_real(trace) else None
+        if head is not None:  # 9 heads: one at a time, or their mean
+            view = derive.pick_head(view, head)
+            sink = derive.first_tokens_weight(view, max(s, 1))
+            parts.append(html.caption(tr(lang, "sink_weight_sinks" if s else "sink_weight_first",
+                                         w=f"{sink:.2f}", s=s)))
+        parts.append(html.weights_grids(view, lang, sinks=s))
     return "".join(parts)
 
 
@@ -351,9 +404,10 @@ def _run_panels(trace: Trace, lang: str) -> None:
     """The whole run as one picture: the cache timeline, the bytes per layer (the step view boxes the
     current step on both), and the seed notes (only for the seed's own example)."""
     st.divider()
-    parts = [html.heading(tr(lang, "timeline")), html.caption(tr(lang, "timeline_help")),
-             overview.timeline_html(trace, lang),
-             html.heading(tr(lang, "sizes")), html.caption(tr(lang, "sizes_help")),
+    timeline = [] if is_real(trace) else [  # a real model's: one layer, drawn with its step above
+        html.heading(tr(lang, "timeline")), html.caption(tr(lang, "timeline_help")),
+        overview.timeline_html(trace, lang)]
+    parts = [*timeline, html.heading(tr(lang, "sizes")), html.caption(tr(lang, "sizes_help")),
              overview.sizes_svg(trace, lang), html.heading(tr(lang, "notes"))]
     if is_seed_setup(trace):
         items = []

@@ -14,7 +14,7 @@ below 3 - 2 + 1 = 2).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..narrate import window_rule
 from ..trace import CacheEntry, LayerTrace, StepTrace, Trace, ssm_numbers
@@ -212,6 +212,8 @@ class WeightsView:
     labels: list[str]
     queries: list[tuple[int, str]]
     heads: list[list[list[float | None]]]  # [head][row][key]: the softmax weight, None outside the window
+    names: list[int | str] | None = None  # each of `heads`: a head's index or "mean" (None: 0, 1, ...)
+    of_heads: int | None = None  # how many heads the layer has (the mean is over them all)
 
 
 def weights_view(trace: Trace, ref: StepRef) -> WeightsView:
@@ -228,6 +230,24 @@ def weights_view(trace: Trace, ref: StepRef) -> WeightsView:
         heads.append(rows)
     return WeightsView(keys, [labels.get(k, "?") for k in keys], list(zip(step.positions, step.tokens)),
                        heads)
+
+
+def pick_head(view: WeightsView, head: int | str) -> WeightsView:
+    """One head of a view, or the mean of them all (`"mean"`): a real model has 9."""
+    total = len(view.heads)
+    if head != "mean":
+        return replace(view, heads=[view.heads[int(head)]], names=[int(head)], of_heads=total)
+    rows = [[None if w[0] is None else sum(w) / len(w) for w in zip(*cols, strict=True)]
+            for cols in zip(*view.heads, strict=True)]
+    return replace(view, heads=[rows], names=["mean"], of_heads=total)
+
+
+def first_tokens_weight(view: WeightsView, n: int) -> float:
+    """The weight the view's queries put on positions 0..n-1 (the sinks, or the first token), averaged
+    over its queries (and the first head in the view)."""
+    rows = view.heads[0]
+    firsts = [i for i, k in enumerate(view.keys) if k < n]
+    return sum(sum(r[i] or 0.0 for i in firsts) for r in rows) / max(len(rows), 1)
 
 
 # ---- the whole run: timeline and sizes ---------------------------------------------------------

@@ -137,8 +137,9 @@ def step_heading(label: str, index: int, total: int, lang: str) -> str:
 # ---- the mask, the weights, the prediction, the state ---------------------------------------------
 
 
-def _key_head(pos: int, label: str) -> str:
-    return f'<th data-key="{pos}"><span class="t">{esc(label)}</span>{pos}</th>'
+def _key_head(pos: int, label: str, cls: str = "", title: str = "") -> str:
+    attrs = (f' class="{cls}"' if cls else "") + (f' title="{esc(title)}"' if title else "")
+    return f'<th data-key="{pos}"{attrs}><span class="t">{esc(label)}</span>{pos}</th>'
 
 
 def mask_grid(view: MaskView, lang: str, rule: str | None = None, seed_row: tuple[str, ...] = ()) -> str:
@@ -183,14 +184,20 @@ def _weight_cell(w: float | None) -> str:
     return f'<td style="background:{CIVIDIS[shade]};color:{ink}" title="{w:.4f}">{w:.2f}</td>'
 
 
-def weights_grids(view: WeightsView, lang: str) -> str:
-    """One grid per head: each query's softmax weight on each key it read (blank: outside its window)."""
+def weights_grids(view: WeightsView, lang: str, sinks: int = 0) -> str:
+    """One grid per head: each query's softmax weight on each key it read (blank: outside its window).
+    The first `sinks` positions' columns say they are sinks."""
     blocks = []
-    for h, rows in enumerate(view.heads):
-        head = '<th class="row"></th>' + "".join(_key_head(k, lb) for k, lb in zip(view.keys, view.labels))
+    names = view.names or list(range(len(view.heads)))
+    for name, rows in zip(names, view.heads):
+        keys = "".join(_key_head(k, lb) if k >= sinks else _key_head(k, lb, "sink", tr(lang, "sink_badge"))
+                       for k, lb in zip(view.keys, view.labels))
+        head = '<th class="row"></th>' + keys
         body = "".join(f'<tr><th class="row">{esc(tok)} ({q})</th>{"".join(_weight_cell(w) for w in r)}</tr>'
                        for (q, tok), r in zip(view.queries, rows))
-        blocks.append(f'<div class="head">{esc(tr(lang, "head", h=h + 1))}'
+        title = (tr(lang, "head_mean", n=view.of_heads or len(names)) if name == "mean"
+                 else tr(lang, "head", h=int(name) + 1))
+        blocks.append(f'<div class="head">{esc(title)}'
                       f'<table class="swa-grid swa-w"><tr>{head}</tr>{body}</table></div>')
     return f'<div class="swa-scroll"><div class="swa-heads">{"".join(blocks)}</div></div>'
 
@@ -225,19 +232,32 @@ def state_grid(lt: LayerTrace) -> str:
 
 
 def storage_bars(rows: list[Storage], policy: str, lang: str) -> str:
-    """Per layer: bytes held now (the run's policy, or an SSM state) and under mask-only, on one scale."""
+    """Per layer: bytes held now (the run's policy, or an SSM state) and under mask-only, on one scale.
+    More than six layers (a real model's 30): consecutive layers that hold the same share one pair of bars
+    ("layers 1–13 · sliding")."""
     top = max([r.seen_bytes for r in rows] + [r.bytes for r in rows] + [1])
     key = (f'<div class="swa-legend"><span><span class="swa-swatch pol"></span>'
            f'{esc(tr(lang, "held_now", policy=policy))}</span>'
            f'<span><span class="swa-swatch all"></span>{esc(tr(lang, "seen"))}</span>')
     if any(r.kind == "mamba" for r in rows):
         key += f'<span><span class="swa-swatch state"></span>{esc(tr(lang, "state"))}</span>'
-    body = []
+    groups: list[list[Storage]] = []
     for r in rows:
-        name = tr(lang, "layer_kind", l=r.layer, kind=tr(lang, f"kind_{r.kind}"))
+        same = groups and (groups[-1][-1].kind, groups[-1][-1].bytes, groups[-1][-1].seen_bytes) == \
+            (r.kind, r.bytes, r.seen_bytes)
+        if same and len(rows) > 6:
+            groups[-1].append(r)
+        else:
+            groups.append([r])
+    body = []
+    for g in groups:
+        r = g[0]
+        kind = tr(lang, f"kind_{r.kind}")
+        name = (tr(lang, "layer_kind", l=r.layer, kind=kind) if len(g) == 1 else
+                tr(lang, "layers_kind", a=g[0].layer, b=g[-1].layer, kind=kind))
         fill = "state" if r.kind == "mamba" else "pol"
         body.append(
-            f'<div class="name" data-layer="{r.layer}" data-bytes="{r.bytes}" '
+            f'<div class="name" data-layer="{r.layer}" data-layers="{len(g)}" data-bytes="{r.bytes}" '
             f'data-seen-bytes="{r.seen_bytes}">{esc(name)}</div>'
             f'<div class="track"><div class="bar {fill}" style="width:{75 * r.bytes / top:.1f}%"></div>'
             f'{r.bytes} B</div>'

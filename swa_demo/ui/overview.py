@@ -39,9 +39,10 @@ def layer_policy(trace: Trace, layer_index: int) -> str:
     return {"full_attention": "full", "mamba": "SSM"}.get(kind, kind)
 
 
-def timeline_html(trace: Trace, lang: str) -> str:
+def timeline_html(trace: Trace, lang: str, only: int | None = None) -> str:
     """Per layer: passes across, positions down; when each KV entry was written, read and evicted. Cells
-    carry their pass (`data-p`), which `now_css` boxes."""
+    carry their pass (`data-p`), which `now_css` boxes. `only` (0-based) draws that one layer: a real
+    model's 30 panels would make a page no class scrolls through."""
     labels = token_labels(trace)
     n_pos = max(max(s.positions) for s in trace.steps) + 1  # the last output never enters a cache
     passes = [pass_label(trace, p, lang) for p in range(len(trace.steps))]
@@ -50,6 +51,8 @@ def timeline_html(trace: Trace, lang: str) -> str:
     legend += f'<span>● {_e(tr(lang, "lg_read"))}</span><span>✕ {_e(tr(lang, "lg_evicted"))}</span>'
     blocks = []
     for l, kind in enumerate(trace.config["layer_types"]):
+        if only is not None and l != only:
+            continue
         title = tr(lang, "layer_line", l=l + 1, policy=layer_policy(trace, l))
         if kind == "mamba":
             blocks.append(f'<div class="swa-layer" data-layer="{l + 1}"><div class="h">{_e(title)}</div>'
@@ -139,6 +142,35 @@ def sizes_svg(trace: Trace, lang: str) -> str:
     return (f'<div class="swa-legend">{"".join(legend)}</div><div class="swa-chart-frame">'
             f'<img class="swa-chart" data-bytes="{_e(held)}" alt="{_e(alt)}" '
             f'src="data:image/svg+xml;base64,{data}"></div>')
+
+
+def layer_strip(trace: Trace, ref: StepRef, lang: str) -> str:
+    """Every layer's cache in the current pass, one row per layer (the current one marked): a real model's
+    30 layers at a glance, in the timeline's colours (written, kept, evicted, computed but not stored;
+    ● read). A mamba layer's row says it holds a state instead."""
+    from .derive import cache_cells
+
+    step = trace.steps[ref.pass_index]
+    labels = token_labels(trace)
+    n_pos = max(step.positions) + 1
+    head = f'<th class="row">{_e(tr(lang, "layer"))}</th>' + "".join(
+        f'<th class="pos" title="{_e(labels.get(p, "?"))}">{p}</th>' for p in range(n_pos))
+    rows = []
+    for lt in step.layers:
+        states = {c.pos: c.states for c in cache_cells(step, lt)} if lt.kind != "mamba" else {}
+        now = " now" if lt.layer == ref.layer_index + 1 else ""
+        name = str(lt.layer)
+        if lt.kind == "mamba":
+            rows.append(f'<tr class="strip{now}"><th class="row">{name}</th>'
+                        f'<td colspan="{n_pos}" class="ssm">{_e(tr(lang, "kind_mamba"))}</td></tr>')
+            continue
+        cells = "".join(
+            f'<td class="t{timeline_code(states.get(p, ()))}" data-states="{" ".join(states.get(p, ()))}" '
+            f'title="{_e(labels.get(p, "?"))} ({p})">{"●" if "read" in states.get(p, ()) else ""}</td>'
+            for p in range(n_pos))
+        rows.append(f'<tr class="strip{now}" data-layer="{lt.layer}"><th class="row">{name}</th>{cells}</tr>')
+    return (f'<div class="swa-scroll"><table class="swa-grid swa-tl swa-lstrip"><tr>{head}</tr>'
+            f'{"".join(rows)}</table></div>')
 
 
 def now_css(trace: Trace, ref: StepRef) -> str:

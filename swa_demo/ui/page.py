@@ -12,6 +12,7 @@ import threading
 import streamlit as st
 
 from ..config import PATTERNS, POLICIES
+from ..limits import MODELS, REAL_PATTERNS
 from . import show, state
 from .i18n import LANG_NAMES, LANGS, TABS, tr
 from .style import CSS
@@ -27,7 +28,8 @@ def warm_up() -> threading.Thread:
     return thread
 
 
-TRANSLATED_CHOICES = ("pattern", "speed", "compare")  # selectboxes whose options show in the page's language
+# selectboxes whose options show in the page's language
+TRANSLATED_CHOICES = ("model", "pattern", "speed", "compare", "head")
 
 
 def tab_labels(lang: str) -> list[str]:
@@ -55,7 +57,8 @@ def setup() -> str:
     # drive, the stepper under an error): setting each from itself keeps it. Only then: a widget that is
     # drawn checks the value it receives itself, and refuses one beyond its bounds.
     hidden = ss.get("tab") in tab_labels(ss.get("lang", "zh"))[2:]
-    for key in (state.FIELDS if hidden else ()) + ("step",):
+    # (the prompt box and the layer count are not drawn for SmolLM2, nor its text box for the toy)
+    for key in (state.FIELDS if hidden else ("prompt", "text", "layers")) + ("step", "head"):
         if key in ss:
             ss[key] = ss[key]
     ss.setdefault("speed", "normal")
@@ -77,7 +80,13 @@ def settings_sidebar(lang: str, active: bool) -> None:
                       help=tr(lang, "reset_help"), icon=":material/restart_alt:", width="stretch")
             return
         st.header(tr(lang, "settings"))
-        st.text_input(tr(lang, "prompt"), key="prompt", help=tr(lang, "prompt_help"))
+        st.selectbox(tr(lang, "model"), MODELS, key="model", format_func=lambda m: tr(lang, f"model_{m}"),
+                     help=tr(lang, "model_help"), on_change=state.choose_model, args=(ss,))
+        real = ss["model"] == "smollm2"
+        if real:
+            st.text_area(tr(lang, "text"), key="text", help=tr(lang, "text_help"), height=90)
+        else:
+            st.text_input(tr(lang, "prompt"), key="prompt", help=tr(lang, "prompt_help"))
         # The number inputs' bounds are only the integers a browser holds exactly: an out-of-range value
         # inside them reaches the page's own check, which says which control to change and to what.
         def bounds(key: str) -> dict:
@@ -86,9 +95,15 @@ def settings_sidebar(lang: str, active: bool) -> None:
 
         st.number_input(tr(lang, "new"), **bounds("new"))
         st.number_input(tr(lang, "window"), **bounds("window"))
-        st.number_input(tr(lang, "layers"), **bounds("layers"))
-        st.selectbox(tr(lang, "pattern"), list(PATTERNS), key="pattern",
-                     format_func=lambda p: tr(lang, f"pattern_{p}"), help=tr(lang, "pattern_help"))
+        if real:
+            show.caption(tr(lang, "layers_real"))
+            if ss.get("pattern") not in REAL_PATTERNS:
+                ss["pattern"] = "sliding"
+        else:
+            st.number_input(tr(lang, "layers"), **bounds("layers"))
+        st.selectbox(tr(lang, "pattern"), list(REAL_PATTERNS if real else PATTERNS), key="pattern",
+                     format_func=lambda p: tr(lang, f"pattern_{p}"),
+                     help=tr(lang, "pattern_help_real" if real else "pattern_help"))
         st.selectbox(tr(lang, "policy"), POLICIES, key="policy")
         show.caption(tr(lang, f"policy_{ss['policy']}"))
         if ss["policy"] == "sink":

@@ -5,6 +5,7 @@ app, dicts in tests), so one browser session never sees another's state.
 
 A shared link looks like `?lang=zh&prompt=ABC&new=3&window=2&layers=3&policy=seed&step=4`: `step` is
 1-based, as the page counts, so "open step 4" is `step=4` (Decode D · Layer 1 of the seed walkthrough).
+With the real model: `?model=smollm2&text=The+capital+of+France+is&window=8&policy=sink&sinks=1&step=31`.
 
 What is valid is decided once, by `walkthrough.problems` (the engine's settings) and `validate` (how a
 typed value is read); this module only words the `Problem`s with the page's control names.
@@ -16,7 +17,17 @@ from collections.abc import Mapping, MutableMapping
 from typing import TYPE_CHECKING
 
 from ..config import PATTERNS, POLICIES
-from ..limits import MAX_LAYERS, MAX_NEW, MAX_PROMPT, MAX_WINDOW
+from ..limits import (
+    MAX_LAYERS,
+    MAX_NEW,
+    MAX_PROMPT,
+    MAX_WINDOW,
+    MODELS,
+    REAL_DEFAULT_TEXT,
+    REAL_DEFAULT_WINDOW,
+    REAL_MAX_TOKENS,
+    REAL_MAX_WINDOW,
+)
 from ..validate import Invalid, Problem, one_of, parse_int, words
 from .i18n import LANGS, tr
 
@@ -27,8 +38,13 @@ if TYPE_CHECKING:
 # the page can draw its frame, sidebar included, while the engine is still loading.
 
 # The seed walkthrough (seeds/000): A B C -> D E F, W = 2, 3 layers, lazy eviction. The page opens here.
-SEED = {"prompt": "A B C", "new": 3, "window": 2, "layers": 3, "pattern": "sliding", "policy": "seed",
-        "sinks": 1, "chunk": None}
+SEED = {"model": "tiny", "prompt": "A B C", "text": REAL_DEFAULT_TEXT, "new": 3, "window": 2, "layers": 3,
+        "pattern": "sliding", "policy": "seed", "sinks": 1, "chunk": None}
+# What choosing a model sets (a window of 2 is the seed's lesson; SmolLM2 needs a few more keys to still
+# say " Paris"); the text and the prompt each keep their own box.
+MODEL_DEFAULTS = {"tiny": {"window": 2, "policy": "seed", "pattern": "sliding", "new": 3},
+                  "smollm2": {"window": REAL_DEFAULT_WINDOW, "policy": "ring", "pattern": "sliding",
+                              "new": 3}}
 FIELDS = tuple(SEED)  # the sidebar's widget keys, in sidebar order
 INT_FIELDS = ("new", "window", "layers", "sinks", "chunk")
 PARAMS = ("lang",) + FIELDS + ("step",)
@@ -38,19 +54,29 @@ PARAMS = ("lang",) + FIELDS + ("step",)
 WIDGET_LIMIT = 2 ** 53 - 1
 
 
-def field_range(name: str) -> tuple[int, int]:
+def field_range(name: str, model: str = "tiny") -> tuple[int, int]:
     """What an integer field accepts, for the message when a value is beyond the widget's bounds."""
-    return {"new": (1, MAX_NEW), "window": (1, MAX_WINDOW), "layers": (1, MAX_LAYERS),
-            "sinks": (1, MAX_WINDOW - 1), "chunk": (1, MAX_PROMPT), "step": (1, WIDGET_LIMIT)}[name]
+    window = REAL_MAX_WINDOW if model == "smollm2" else MAX_WINDOW
+    prompt = REAL_MAX_TOKENS if model == "smollm2" else MAX_PROMPT
+    return {"new": (1, MAX_NEW), "window": (1, window), "layers": (1, MAX_LAYERS),
+            "sinks": (1, window - 1), "chunk": (1, prompt), "step": (1, WIDGET_LIMIT)}[name]
 
 
 def settings_of(values: Mapping) -> Settings:
     """The engine's `Settings` from the widget values (sinks count only under the sink policy)."""
     from ..walkthrough import Settings
 
-    return Settings(prompt=values["prompt"], new=values["new"], window=values["window"],
-                    layers=values["layers"], pattern=values["pattern"], policy=values["policy"],
-                    sinks=values["sinks"] if values["policy"] == "sink" else 0, chunk=values["chunk"])
+    real = values.get("model") == "smollm2"
+    return Settings(prompt=values["text"] if real else values["prompt"], new=values["new"],
+                    window=values["window"], layers=values["layers"], pattern=values["pattern"],
+                    policy=values["policy"], sinks=values["sinks"] if values["policy"] == "sink" else 0,
+                    chunk=values["chunk"], model=values.get("model", "tiny"))
+
+
+def choose_model(ss: MutableMapping) -> None:
+    """A new model in the sidebar: its own defaults for W, the policy and the pattern, and step 1."""
+    ss.update(MODEL_DEFAULTS[ss["model"]])
+    ss["step"] = 0
 
 
 def seed_session(ss: MutableMapping, lang: str | None = None) -> None:
@@ -74,6 +100,7 @@ def init_session(ss: MutableMapping, query: Mapping[str, str]) -> None:
     """
     seed_session(ss, "zh")
     values, found = parse_query(query)
+    ss.update(MODEL_DEFAULTS[values.get("model", "tiny")])  # the link's model's defaults, then its values
     ss.update({k: v for k, v in values.items() if k != "step"})
     ss["link_step"] = values.get("step")
     ss["link_problems"] = found
@@ -84,7 +111,7 @@ def parse_query(query: Mapping[str, str]) -> tuple[dict, list[Problem]]:
     """Known parameters -> widget values, plus a `Problem` for each that cannot be put into its control."""
     values: dict = {}
     found: list[Problem] = []
-    choices = {"lang": LANGS, "policy": POLICIES, "pattern": PATTERNS}
+    choices = {"lang": LANGS, "policy": POLICIES, "pattern": PATTERNS, "model": MODELS}
     for name in PARAMS:
         if name not in query:
             continue
@@ -94,7 +121,7 @@ def parse_query(query: Mapping[str, str]) -> tuple[dict, list[Problem]]:
             found += bad
             if not bad:
                 values[name] = raw
-        elif name == "prompt":
+        elif name in ("prompt", "text"):
             values[name] = raw
         elif name == "chunk" and raw.strip().lower() in ("", "none"):
             values[name] = None
@@ -104,7 +131,7 @@ def parse_query(query: Mapping[str, str]) -> tuple[dict, list[Problem]]:
             except Invalid as err:
                 p = err.problems[0]
                 if p.code == "range":  # beyond any control: say the field's own range
-                    lo, hi = field_range(name)
+                    lo, hi = field_range(name, query.get("model", "tiny"))
                     p = Problem(name, "range", {"v": str(p.values["v"]), "lo": lo, "hi": hi})
                 found.append(p)
     return values, found
@@ -112,8 +139,11 @@ def parse_query(query: Mapping[str, str]) -> tuple[dict, list[Problem]]:
 
 def to_query(values: Mapping, lang: str, step: int) -> dict[str, str]:
     """The link for these settings at this (0-based) step; sinks and chunk only when they matter."""
-    out = {"lang": lang, "prompt": str(values["prompt"]), "new": str(values["new"]),
-           "window": str(values["window"]), "layers": str(values["layers"]), "policy": values["policy"]}
+    if values.get("model") == "smollm2":  # SmolLM2's text, and no layer count (it has its own 30)
+        out = {"lang": lang, "model": "smollm2", "text": str(values["text"])}
+    else:
+        out = {"lang": lang, "prompt": str(values["prompt"]), "layers": str(values["layers"])}
+    out |= {"new": str(values["new"]), "window": str(values["window"]), "policy": values["policy"]}
     if values["pattern"] != "sliding":
         out["pattern"] = values["pattern"]
     if values["policy"] == "sink":

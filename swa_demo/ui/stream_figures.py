@@ -29,6 +29,18 @@ def rolling_perplexity(nll: list[float], span: int) -> list[float]:
     return out
 
 
+def distinct_runs(runs: list[dict]) -> list[dict]:
+    """The runs worth showing: a window or recompute run at cache positions repeats its absolute twin
+    exactly (RoPE counts only distances, and inside a window they are the same), so it is left out."""
+    seen, out = set(), []
+    for run in runs:
+        key = (run["policy"], run["positions"] if run["policy"] == "sink" else "")
+        if key not in seen:
+            seen.add(key)
+            out.append(run)
+    return out
+
+
 def run_name(run: dict, lang: str) -> str:
     """'sink (S = 4, StreamingLLM positions)', 'window', ... in the page's language."""
     name = tr(lang, f"st_policy_{run['policy']}", s=run.get("sinks", 0), w=run["window"])
@@ -43,16 +55,15 @@ def perplexity_figure(runs: list[dict], lang: str, span: int = 256, trained: int
     (position W) and the model's trained length marked. A window or recompute run at cache positions
     repeats its absolute twin exactly (RoPE counts only distances inside the window): drawn once."""
     fig = go.Figure()
-    shown = set()
-    for run in runs:
-        key = (run["policy"], run["positions"] if run["policy"] == "sink" else "")
-        if key in shown:
-            continue
-        shown.add(key)
+    lows, highs = [], []
+    for run in distinct_runs(runs):
         colour, dash = STYLE[run["policy"]]
         if run["policy"] == "sink" and run["positions"] == "cache":
             dash = "dot"
         ys = rolling_perplexity(run["nll"], span)
+        settled = ys[min(span, len(ys) - 1):]  # the first targets have no context yet: hundreds, not news
+        lows.append(min(settled))
+        highs.append(max(settled))
         step = max(1, len(ys) // 1500)  # a few thousand points draw as fast and look the same
         xs = list(range(2, len(ys) + 2))[::step]
         fig.add_trace(go.Scatter(x=xs, y=ys[::step], mode="lines", name=run_name(run, lang),
@@ -71,8 +82,14 @@ def perplexity_figure(runs: list[dict], lang: str, span: int = 256, trained: int
         font=dict(family=FONT, size=14, color="#222222"),
         legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
         xaxis=dict(title=tr(lang, "st_x_position"), gridcolor="#eeeeee", rangemode="tozero"),
-        yaxis=dict(title=tr(lang, "st_y_ppl", span=span), type="log", gridcolor="#eeeeee"))
+        yaxis=dict(title=tr(lang, "st_y_ppl", span=span), type="log", gridcolor="#eeeeee",
+                   tickvals=TICKS, ticktext=[str(t) for t in TICKS]))
+    if lows:
+        fig.update_yaxes(range=[math.log10(min(lows) / 1.3), math.log10(max(highs) * 1.3)])
     return fig
+
+
+TICKS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000]
 
 
 def first_token_figure(layers: list[dict], lang: str, height: int = 360) -> go.Figure:

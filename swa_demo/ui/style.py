@@ -131,6 +131,15 @@ table.swa-tl td {{ min-width:22px; width:22px; height:22px; padding:0; font-size
 table.swa-tl th.pass {{ writing-mode:vertical-rl; transform:rotate(180deg); font-size:12px; padding:2px 0;
                        height:auto; max-height:90px; }}
 table.swa-tl th.row {{ font-size:12px; }}
+table.swa-w th.sink {{ box-shadow:inset 0 -3px 0 {VERMILLION}; }}
+table.swa-lstrip {{ border-spacing:1px 0; }}
+table.swa-lstrip td {{ min-width:14px; width:14px; height:10px; font-size:8px; line-height:10px; }}
+table.swa-lstrip th.row {{ font-size:10px; line-height:10px; padding:0 6px; white-space:nowrap;
+                           text-align:right; }}
+table.swa-lstrip th.pos {{ font-size:10px; font-weight:400; color:#555; }}
+table.swa-lstrip tr.now th.row {{ background:{INK}; color:#fff !important; }}
+table.swa-lstrip tr.now td {{ box-shadow:inset 0 2px 0 {INK}, inset 0 -2px 0 {INK}; }}
+table.swa-lstrip td.ssm {{ font-size:11px; color:#555; text-align:left; }}
 .t0 {{ background:#fff; }}
 .t1 {{ background:{GREY}; }}
 .t2 {{ background:{BLUE}; color:#fff !important; }}

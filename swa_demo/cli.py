@@ -431,8 +431,12 @@ def cmd_bench(args) -> int:
         return 0
     if args.what == "plots":
         from .ui.gpu_figures import write_charts
+        from .ui.stream_figures import write_stream_charts
 
         for path in write_charts():
+            print(f"wrote {path}")
+        record = paths.ASSETS / "bench" / "stream_smollm2_h100.json"
+        for path in write_stream_charts(record, paths.ASSETS / "screenshots"):
             print(f"wrote {path}")
         return 0
     import dataclasses

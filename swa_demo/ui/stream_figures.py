@@ -113,3 +113,24 @@ def first_token_figure(layers: list[dict], lang: str, height: int = 360) -> go.F
         xaxis=dict(tickangle=-60, tickfont=dict(size=11)),
         yaxis=dict(title=tr(lang, "sk_y"), range=[0, 1], gridcolor="#eeeeee"))
     return fig
+
+
+def write_stream_charts(record_path, out_dir, langs: tuple[str, ...] = ("en", "zh")) -> list:
+    """The recorded streaming run as PNGs (`stream_perplexity_<lang>.png`) for the README, rendered by
+    kaleido in the system's Chromium (`python -m swa_demo bench plots`)."""
+    import io
+    import json
+    import zipfile
+    from pathlib import Path
+
+    from .export import png_zip
+
+    runs = json.loads(Path(record_path).read_text())["runs"]
+    figs = {f"stream_perplexity_{lang}": perplexity_figure(runs, lang, span=256) for lang in langs}
+    written = []
+    with zipfile.ZipFile(io.BytesIO(png_zip(figs))) as zf:
+        for name in figs:
+            path = Path(out_dir) / f"{name}.png"
+            path.write_bytes(zf.read(f"{name}.png"))
+            written.append(path)
+    return written

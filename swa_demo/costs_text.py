@@ -19,6 +19,7 @@ from .costs import (
     receptive_reach,
     shape,
 )
+from .phrases import LANGS, phrase
 
 
 def fmt_tokens(n: int) -> str:
@@ -83,80 +84,38 @@ def format_table(rows: list[dict]) -> str:
 
 COMPARE = {"full": "mistral-7b-full", "swa": "mistral-7b", "hybrid": "jamba-v0.1"}
 
-_T = {
-    "zh": {
-        "head": ["特性", "标准 Full Attention", "Sparse / SWA（如 Mistral）", "Hybrid SSM（如 Jamba）"],
-        "shape": "形状（{n} 上下文）",
-        "flops": "FLOPs（预填充 / 每 token 推理）",
-        "kv": "KV Cache 显存",
-        "recall": "信息回顾能力",
-        "approach": "解决方式",
-        "flops_cell": "{o}：预填充 {pre}；推理 {dec}/token（其中注意力 {att}）",
-        "kv_full": "O(N)，线性增长：{kv}",
-        "kv_swa": "O(W)，固定（环形缓冲 {w} 个位置）：{kv}",
-        "kv_hybrid": "O(1) + 1/{k}·O(N)：{kv} KV（{a}/{l} 层注意力）+ {st} SSM 状态",
-        "recall_full": "完美（全局）：每层都能看到全部 {n} 个 token",
-        "recall_swa": "局部 + 逐层隐式传递：每层 {w} 个，{l} 层后最远 {reach} 个 token",
-        "recall_hybrid": "压缩状态（SSM，{m} 层）+ 稀疏的完美回顾（{a} 层注意力）",
-        "approach_full": "无（基线）",
-        "approach_swa": "截断 / 稀疏化：只存最近的",
-        "approach_hybrid": "压缩 / 混合：压缩历史 + 偶尔回顾",
-        "note": "数字由 swa_demo/costs.py 按真实配置解析计算（bf16，每条序列），其公式已用引擎在 CPU 上的"
-                "实际缓存字节数和 FlopCounterMode 计数逐项核对。",
-    },
-    "en": {
-        "head": ["property", "standard full attention", "sparse / SWA (e.g. Mistral)",
-                 "hybrid SSM (e.g. Jamba)"],
-        "shape": "shape ({n} context)",
-        "flops": "FLOPs (prefill / per decoded token)",
-        "kv": "KV cache memory",
-        "recall": "recall",
-        "approach": "approach",
-        "flops_cell": "{o}: prefill {pre}; decode {dec}/token (attention {att})",
-        "kv_full": "O(N), grows linearly: {kv}",
-        "kv_swa": "O(W), fixed (a ring of {w} positions): {kv}",
-        "kv_hybrid": "O(1) + 1/{k}·O(N): {kv} of KV ({a}/{l} attention layers) + {st} of SSM state",
-        "recall_full": "perfect (global): every layer sees all {n} tokens",
-        "recall_swa": "local + passed on layer by layer: {w} per layer, at most {reach} tokens back "
-                      "after {l} layers",
-        "recall_hybrid": "compressed state (SSM, {m} layers) + sparse exact recall ({a} attention layers)",
-        "approach_full": "none (the baseline)",
-        "approach_swa": "truncate / sparsify: keep only the recent",
-        "approach_hybrid": "compress / mix: compressed history + an occasional look back",
-        "note": "Figures from swa_demo/costs.py at the real configs (bf16, per sequence); its formulas are "
-                "checked against the engine's allocated cache bytes and FlopCounterMode counts on the CPU.",
-    },
-}
 
 
 def comparison_rows(lang: str = "en", context: int = 128 * KI) -> list[list[str]]:
     """Seed 004's summary table, regenerated with figures at `context` tokens. Row 0 is the header."""
-    if lang not in _T:
+    if lang not in LANGS:
         raise ConfigError(f"lang must be zh or en, got {lang!r}")
-    t = _T[lang]
+
+    def t(key: str, **fields) -> str:
+        return phrase(lang, f"cmp_{key}", **fields)
     full, swa, hyb = (shape(COMPARE[c]) for c in ("full", "swa", "hybrid"))
 
     def flops_cell(s: Shape, order: str) -> str:
         dec = decode_flops(s, context)
         att = pair_flops(s) * sum(decode_keys(k, context, s.window) for k in s.layer_types)
-        return t["flops_cell"].format(o=order, pre=fmt_flops(sum(prefill_flops(s, context).values())),
+        return t("flops_cell", o=order, pre=fmt_flops(sum(prefill_flops(s, context).values())),
                                       dec=fmt_flops(sum(dec.values())), att=fmt_flops(att))
 
     kv_h = cache_bytes(hyb, context)
     a, m = hyb.count(FULL) + hyb.count(SLIDING), hyb.count(MAMBA)
     return [
-        t["head"],
-        [t["shape"].format(n=fmt_tokens(context)), full.name, swa.name, hyb.name],
-        [t["flops"], flops_cell(full, "O(N²)"), flops_cell(swa, "O(N·W)"),
+        [t(f"head_{i}") for i in range(4)],
+        [t("shape", n=fmt_tokens(context)), full.name, swa.name, hyb.name],
+        [t("flops"), flops_cell(full, "O(N²)"), flops_cell(swa, "O(N·W)"),
          flops_cell(hyb, f"O(N) + 1/{hyb.n_layers // a}·O(N²)")],
-        [t["kv"], t["kv_full"].format(kv=fmt_bytes(sum(cache_bytes(full, context).values()))),
-         t["kv_swa"].format(w=swa.window, kv=fmt_bytes(sum(cache_bytes(swa, context).values()))),
-         t["kv_hybrid"].format(k=hyb.n_layers // a, kv=fmt_bytes(kv_h[FULL] + kv_h[SLIDING]), a=a,
+        [t("kv"), t("kv_full", kv=fmt_bytes(sum(cache_bytes(full, context).values()))),
+         t("kv_swa", w=swa.window, kv=fmt_bytes(sum(cache_bytes(swa, context).values()))),
+         t("kv_hybrid", k=hyb.n_layers // a, kv=fmt_bytes(kv_h[FULL] + kv_h[SLIDING]), a=a,
                                l=hyb.n_layers, st=fmt_bytes(kv_h[MAMBA]))],
-        [t["recall"], t["recall_full"].format(n=f"{context:,}"),
-         t["recall_swa"].format(w=swa.window, l=swa.n_layers, reach=f"{receptive_reach(swa):,}"),
-         t["recall_hybrid"].format(m=m, a=a)],
-        [t["approach"], t["approach_full"], t["approach_swa"], t["approach_hybrid"]],
+        [t("recall"), t("recall_full", n=f"{context:,}"),
+         t("recall_swa", w=swa.window, l=swa.n_layers, reach=f"{receptive_reach(swa):,}"),
+         t("recall_hybrid", m=m, a=a)],
+        [t("approach"), t("approach_full"), t("approach_swa"), t("approach_hybrid")],
     ]
 
 
@@ -164,4 +123,4 @@ def comparison_markdown(lang: str = "en", context: int = 128 * KI) -> str:
     rows = comparison_rows(lang, context)
     lines = ["| " + " | ".join(r) + " |" for r in rows]
     lines.insert(1, "|" + " --- |" * len(rows[0]))
-    return "\n".join(lines) + "\n\n" + _T[lang]["note"]
+    return "\n".join(lines) + "\n\n" + phrase(lang, "cmp_note")

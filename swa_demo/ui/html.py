@@ -257,8 +257,8 @@ def storage_bars(rows: list[Storage], policy: str, lang: str) -> str:
                 tr(lang, "layers_kind", a=g[0].layer, b=g[-1].layer, kind=kind))
         fill = "state" if r.kind == "mamba" else "pol"
         body.append(
-            f'<div class="name" data-layer="{r.layer}" data-layers="{len(g)}" data-bytes="{r.bytes}" '
-            f'data-seen-bytes="{r.seen_bytes}">{esc(name)}</div>'
+            f'<div class="name" data-layer="{r.layer}" data-bytes="{r.bytes}" '
+            f'data-seen-bytes="{r.seen_bytes}" data-layers="{len(g)}">{esc(name)}</div>'
             f'<div class="track"><div class="bar {fill}" style="width:{75 * r.bytes / top:.1f}%"></div>'
             f'{r.bytes} B</div>'
             f'<div class="track"><div class="bar {"state" if r.kind == "mamba" else "all"}" '

@@ -202,10 +202,11 @@ def test_decode_D_layer_1_in_both_languages(server, browser):
 
     page.get_by_text("English", exact=True).click()
     until_label(page, "Decode D · Layer 1", 15_000)
-    # the chosen layer pattern is redrawn in the new language too (a selectbox keeps its old text
-    # unless the page sets it again)
-    shown = page.locator("[data-testid=stSidebar] [data-testid=stSelectbox] input").first.input_value()
-    assert shown == tr("en", "pattern_sliding")
+    # the chosen model and layer pattern are redrawn in the new language too (a selectbox keeps its old
+    # text unless the page sets it again)
+    boxes = page.locator("[data-testid=stSidebar] [data-testid=stSelectbox] input")
+    assert boxes.nth(0).input_value() == tr("en", "model_tiny")
+    assert boxes.nth(1).input_value() == tr("en", "pattern_sliding")
     wait_idle(page)
     assert page.get_by_label("K₁[A]/V₁[A]: evicted").count() >= 1
     assert "lang=en" in page.url

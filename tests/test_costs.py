@@ -10,6 +10,7 @@ import torch
 from swa_demo import costs, costs_check, costs_text
 from swa_demo.config import FULL, MAMBA, SLIDING, ModelConfig, medium, seed_tiny
 from swa_demo.paths import ASSETS
+from swa_demo.ui.i18n import tr
 from swa_demo.window import causal_window_mask
 
 KI = costs.KI
@@ -237,3 +238,22 @@ def test_the_cost_figure_has_a_log_context_axis_to_1m():
     assert ring[-1] == ring[len(ring) // 2]  # the ring is full by 32k
     assert len(set(state)) == 1  # the state never moves
     assert torch.tensor(ring[:5]).diff().ge(0).all()
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_pasted_config_json_joins_the_cost_tab_and_a_broken_one_is_refused_in_the_pages_language(lang):
+    """Issue 13: the cost tab takes the inputs `costs --config` takes. A published config (Mistral-7B's)
+    pasted alone draws its lines and its row, weights beside the cache; a broken paste is one message."""
+    from published_configs import MISTRAL_7B as MISTRAL
+    from streamlit.testing.v1 import AppTest
+
+    app = AppTest.from_function(_costs, args=(lang,), default_timeout=60).run()
+    app.multiselect(key="beyond_costs_presets").set_value([]).run()
+    app.text_area(key="beyond_costs_paste").set_value(json.dumps(MISTRAL)).run()
+    assert not app.exception and not app.error
+    table = app.dataframe[0].value
+    assert set(table.iloc[:, 0]) == {tr(lang, "cost_pasted")} and len(table) == 4  # one row per context
+    assert "GiB" in table.iloc[0, 3]  # the weights, 13.5 GiB in bf16
+    app.text_area(key="beyond_costs_paste").set_value('{"model_type": "gpt2"').run()
+    assert not app.exception and len(app.error) >= 1
+    assert "JSON" in app.error[0].value

@@ -9,16 +9,15 @@ these share it).
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from test_app import APP, open_app, page_html, step_label
 
 from swa_demo.interop import smollm2
 from swa_demo.ui import state
 from swa_demo.ui.i18n import tr
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 LINK = {"lang": "en", "model": "smollm2", "policy": "sink", "sinks": "1", "window": "4"}
 
 
@@ -27,19 +26,13 @@ def converted():
     smollm2.ensure_converted()
 
 
-def open_app(**query: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    for k, v in query.items():
-        at.query_params[k] = v
+def real_model_tab(lang: str) -> AppTest:
+    """The page opened on its Real model tab."""
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.query_params["lang"] = lang
+    at.run()
+    at.session_state["tab"] = tr(lang, "tab_realmodel")
     return at.run()
-
-
-def page_html(at: AppTest) -> str:
-    return "".join(h.proto.body for h in at.get("html"))
-
-
-def step_label(at: AppTest) -> str:
-    return re.search(r'<span class="label">([^<]*)</span>', page_html(at)).group(1)
 
 
 def test_a_link_opens_the_real_model_with_its_30_layers_and_the_sink_on_the_first_token():
@@ -112,11 +105,7 @@ def test_a_missing_model_package_says_what_to_install(monkeypatch):
 
 
 def test_the_real_model_tab_draws_sinks_the_recorded_run_and_a_live_run():
-    at = AppTest.from_file(APP, default_timeout=300)
-    at.query_params["lang"] = "en"
-    at.run()
-    at.session_state["tab"] = tr("en", "tab_realmodel")
-    at.run()
+    at = real_model_tab("en")
     assert not at.exception and not at.error
     text = " ".join(m.value for m in at.markdown).replace("\\", "")
     assert "put 0." in text and "of their attention on position 0" in text
@@ -130,11 +119,7 @@ def test_the_real_model_tab_draws_sinks_the_recorded_run_and_a_live_run():
 
 
 def test_the_live_run_refuses_a_window_that_evicts_nothing():
-    at = AppTest.from_file(APP, default_timeout=300)
-    at.query_params["lang"] = "zh"
-    at.run()
-    at.session_state["tab"] = tr("zh", "tab_realmodel")
-    at.run()
+    at = real_model_tab("zh")
     at.number_input(key="beyond_st_tokens").set_value(32)
     at.number_input(key="beyond_st_window").set_value(64).run()
     assert any("窗口 W = 64" in e.value.replace("\\", "") for e in at.error) and not at.exception

@@ -270,13 +270,15 @@ def environment(tp: parallel.TP, device: torch.device) -> dict:
     date = os.environ.get("BENCH_DATE") or datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
     launcher = (f"torchrun --nproc-per-node {tp.world} -m swa_demo" if "TORCHELASTIC_RUN_ID" in os.environ
                 else "python -m swa_demo")
+    memory = None
     if device.type == "cuda":
         name = f"{tp.world} x {torch.cuda.get_device_name()}"
+        memory = torch.cuda.get_device_properties(device).total_memory  # what fits: the page draws it
     else:
         name = (f"CPU ({platform.processor() or platform.machine()}), {tp.world} gloo processes of "
                 f"{torch.get_num_threads()} threads")
-    return {"device": name, "world_size": tp.world, "torch": torch.__version__, "date": date,
-            "command": " ".join([launcher, *sys.argv[1:]]), "host": platform.node()}
+    return {"device": name, "world_size": tp.world, "gpu_memory_bytes": memory, "torch": torch.__version__,
+            "date": date, "command": " ".join([launcher, *sys.argv[1:]]), "host": platform.node()}
 
 
 def run(name: str, out: Path, layers: int | None = None) -> dict:

@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from swa_demo.bench import cpu_curves
 from swa_demo.ui import gpu_figures as gf
+from swa_demo.ui import million
 
 
 def plain(markdown: str) -> str:
@@ -73,6 +74,51 @@ def test_cpu_curves_flat_for_sliding_growing_for_full_with_medians_and_spread():
     assert all(t.error_y.array is not None for t in fig.data)  # the spread is drawn
 
 
+def test_million_tokens_reads_the_recorded_one_gpu_runs():
+    """Sliding at 1M on one GPU: a constant 512 MiB cache and the 4k time; full attention at 1M on one
+    GPU: the recorded out-of-memory, and the cost model's bytes, which with the weights exceed the GPU."""
+    data = million.load()
+    assert data["runs"] and all(r["device"].startswith("1 x NVIDIA H200") for r in data["runs"])
+    by = {(c.kind, c.gpus): c for c in million.configs(data)}
+    sliding, full, split = by[(gf.SLIDING, 1)], by[(gf.FULL, 1)], by[(gf.FULL, 2)]
+    assert sliding.measured and sliding.cache_bytes == 32 * 2 * 4096 * 8 * 128 * 2
+    assert set(sliding.decode_ms) == {4096, 131072, million.MILLION}
+    assert max(sliding.decode_ms.values()) < 1.1 * min(sliding.decode_ms.values())  # flat to a million
+    assert sliding.prefill["tokens"] == million.MILLION and not sliding.prefill["extrapolated"]
+    assert full.error.startswith("out of memory") and not full.measured and not full.decode_ms
+    assert full.cache_bytes == 32 * 2 * million.MILLION * 8 * 128 * 2  # 128 GiB
+    memory = million.gpu_memory(data)
+    assert full.cache_bytes < memory < full.total_bytes  # the weights are what tip it over
+    assert split.cache_bytes == full.cache_bytes // 2 and split.device is None  # arithmetic: not run yet
+    assert split.weights_bytes < 0.52 * full.weights_bytes  # embeddings replicated, the rest halved
+
+
+def test_million_tokens_takes_a_two_gpu_run_when_one_is_recorded(tmp_path):
+    """The day two GPUs run `--plan tp`, its rows replace the arithmetic, with no code change."""
+    import json
+    import shutil
+
+    for f in million.BENCH_DIR.glob("h200*_tp*.json"):
+        shutil.copy(f, tmp_path)
+    half = 32 * 2 * million.MILLION * 4 * 128 * 2
+    (tmp_path / "h200x2_tp.json").write_text(json.dumps({
+        "device": "2 x NVIDIA H200", "world_size": 2, "date": "2027-01-01", "command": "torchrun ...",
+        "weights_bytes_tp1": 14483464192, "weights_bytes_per_rank": [7504142336, 7504142336],
+        "decode": [{"kind": gf.FULL, "context": million.MILLION, "tp": 2, "ms_per_token": 41.5,
+                    "cache_bytes_per_rank": [half, half]},
+                   {"kind": gf.SLIDING, "context": 4096, "tp": 2, "ms_per_token": 2.9,
+                    "cache_bytes_per_rank": [1, 1]}]}))
+    data = million.load(tmp_path)
+    by = {(c.kind, c.gpus): c for c in million.configs(data)}
+    split = by[(gf.FULL, 2)]
+    assert split.measured and split.device == "2 x NVIDIA H200" and split.weights_bytes == 7504142336
+    assert million.status(split, "en") == "41.50 ms/token" and (gf.SLIDING, 2) in by
+    rows = million.table(data, "zh")
+    assert rows[2]["来源"] == "记录于 2 x NVIDIA H200" and len(rows) == 4
+    hatched = [t.marker.pattern.shape for t in million.figure(data, "en").data if t.name.startswith("KV")]
+    assert hatched[1] == ("", "/", "", "")  # full attention: only the one-GPU bar is arithmetic now
+
+
 def _fullscale(lang):
     from swa_demo.ui.fullscale import fullscale_view
 
@@ -94,8 +140,10 @@ def test_view_shows_recorded_results_without_a_gpu(lang, label, monkeypatch):
     at = AppTest.from_function(_fullscale, args=(lang,), default_timeout=60).run()
     assert not at.exception and not at.warning
     assert any(label in plain(i.value) for i in at.info)
+    assert gf.tr(lang, "mt_head") in [h.value for h in at.subheader]  # the million-token comparison
+    assert million.TP_COMMAND in [c.value for c in at.code]  # ... with the two-GPU run still to do
     at.button(key="fs_cpu_run").click().run()  # measure the medium preset live on this CPU
-    assert not at.exception and at.success and len(at.get("plotly_chart")) == 5
+    assert not at.exception and at.success and len(at.get("plotly_chart")) == 6
 
 
 def test_a_busy_machine_is_said_before_and_after_measuring(monkeypatch):

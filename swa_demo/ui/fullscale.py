@@ -13,7 +13,7 @@ import streamlit as st
 import torch
 
 from . import gpu_figures as gf
-from . import show
+from . import million, show
 from .i18n import tr
 
 
@@ -92,6 +92,8 @@ def fullscale_view(lang: str) -> None:
     else:
         _recorded_view(lang)
     st.divider()
+    _million_view(lang)
+    st.divider()
     _cpu_view(lang)
 
 
@@ -122,6 +124,32 @@ def _recorded_view(lang: str) -> None:
         for r in data["runs"]:
             st.code(f"# {r['file']}: {r['device']}, torch {r['torch']}, {r['date']}\n{r['command']}",
                     language="bash")
+
+
+@st.cache_data(show_spinner=False)
+def _million_runs() -> dict:
+    return million.load()
+
+
+def _million_view(lang: str) -> None:
+    """The recorded million-token comparison (on a GPU machine too: one GPU cannot run all of it)."""
+    data = _million_runs()
+    if not data["runs"]:
+        return
+    st.subheader(show.text(tr(lang, "mt_head")))
+    by = {(c.kind, c.gpus): c for c in million.configs(data)}
+    sliding, full, split = by[(gf.SLIDING, 1)], by[(gf.FULL, 1)], by[(gf.FULL, 2)]
+    show.paragraph(tr(lang, "mt_intro", sliding=sliding.cache_bytes / gf.GIB, full=full.cache_bytes / gf.GIB,
+                      weights=full.weights_bytes / gf.GIB, half=split.cache_bytes / gf.GIB))
+    if sliding.decode_ms:
+        show.paragraph(tr(lang, "mt_timed", device=sliding.device, ms=million.timings(sliding)))
+    show.plotly(million.figure(data, lang), lang, key="fs_million")
+    st.table(million.table(data, lang))
+    if not all(c.measured for c in by.values()):
+        show.caption(tr(lang, "mt_hatched"))
+    if not split.decode_ms:
+        show.caption(tr(lang, "mt_pending"))
+        st.code(million.TP_COMMAND, language="bash")
 
 
 def _live_gpu(lang: str) -> None:

@@ -123,3 +123,13 @@ def test_the_live_run_refuses_a_window_that_evicts_nothing():
     at.number_input(key="beyond_st_tokens").set_value(32)
     at.number_input(key="beyond_st_window").set_value(64).run()
     assert any("窗口 W = 64" in e.value.replace("\\", "") for e in at.error) and not at.exception
+
+
+def test_the_receptive_tab_draws_30_layers_as_a_growth_map_with_every_line_on_request():
+    at = open_app(lang="en", model="smollm2", window="3", new="6")
+    at.session_state["tab"] = tr("en", "tab_receptive")
+    at.run()
+    assert not at.exception and not at.error
+    charts = [c.proto.spec for c in at.get("plotly_chart")]
+    assert len(charts) == 3 and tr("en", "rf_growth_title", tok="", q="")[:12] in charts[0]
+    assert at.expander[-1].label == tr("en", "rf_graph_all", l=30)  # the 30 rows of lines, folded

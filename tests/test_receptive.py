@@ -121,6 +121,18 @@ def test_the_seed_walkthrough_F_no_longer_sees_A_or_B():
     assert cone(reads, 5, 3)[0] == {2, 3, 4, 5}
 
 
+def test_the_growth_map_rows_are_the_field_of_one_position_layer_by_layer():
+    from swa_demo.ui.beyond import receptive_growth_figure
+
+    L, n, q = 8, 20, 17
+    field = receptive_field([3] * L, n)
+    fig = receptive_growth_figure(field, [chr(65 + i) for i in range(n)], [SLIDING] * L, q, 5, "en")
+    z = fig.data[0].z
+    assert len(z) == L + 1 and [sum(row) for row in z] == [min(q + 1, l * 2 + 1) for l in range(L + 1)]
+    frame = fig.layout.shapes[0]
+    assert (frame.y0, frame.y1) == (4.5, 5.5)  # the chosen layer's row
+
+
 # ---- the Streamlit view -------------------------------------------------------------------------
 
 def _receptive(lang):

@@ -19,6 +19,7 @@ import torch
 
 from .. import costs, costs_text, validate
 from ..config import FULL, MAMBA, SLIDING, ConfigError
+from ..limits import MAX_LAYERS
 from ..trace import Trace
 from ..validate import Invalid, words
 from ..window import receptive_field
@@ -70,6 +71,12 @@ def cone(reads: torch.Tensor, q: int, layer: int) -> list[set[int]]:
     return levels[::-1]
 
 
+def _layer_names(kinds: list[str], lang: str) -> list[str]:
+    """'0 embeddings', '1 sliding', ...: the y ticks of a layer-by-position figure."""
+    return [f"{l} " + (tr(lang, "kind_" + kinds[l - 1]) if l else tr(lang, "rf_embed"))
+            for l in range(len(kinds) + 1)]
+
+
 def receptive_graph_figure(reads: torch.Tensor, labels: list[str], kinds: list[str], q: int, layer: int,
                            lang: str) -> go.Figure:
     """Layer-by-position graph: a node per (position, layer), a line per attended pair, the cone of
@@ -95,14 +102,42 @@ def receptive_graph_figure(reads: torch.Tensor, labels: list[str], kinds: list[s
         marker=dict(size=11, color=[HOT if node in hot else COLD for node in nodes],
                     line=dict(color=INK, width=1)),
         text=[f"{_p(labels[k])} · {k}" for k, _ in nodes], hovertemplate="%{text}<extra></extra>"))
-    ticks = [tr(lang, "kind_" + kinds[l - 1]) if l else tr(lang, "rf_embed") for l in range(L + 1)]
+    ticks = _layer_names(kinds, lang)
     fig.update_layout(
         title=tr(lang, "rf_graph_title", tok=_p(labels[q]), q=q, l=layer), height=160 + 60 * L,
         xaxis=dict(title=tr(lang, "rf_x_pos"), tickmode="array", tickvals=_every(n, 24),
                    ticktext=[f"{_p(labels[i])}<br>{i}" for i in _every(n, 24)]),
         yaxis=dict(title=tr(lang, "rf_y_layer"), tickmode="array", tickvals=list(range(L + 1)),
-                   ticktext=[f"{l} {k}" for l, k in enumerate(ticks)]),
-        margin=dict(l=10, r=10, t=50, b=10), legend=dict(orientation="h", y=-0.25), plot_bgcolor="white")
+                   ticktext=ticks),
+        margin=dict(l=10, r=10, t=50, b=10), plot_bgcolor="white",
+        legend=dict(orientation="h", x=1, xanchor="right", y=1.0, yanchor="bottom"))  # clear of the x title
+    return fig
+
+
+# A line per attended pair stays legible for the toy's deepest stack; SmolLM2's 30 layers get the growth map.
+GRAPH_LAYERS = MAX_LAYERS
+
+
+def receptive_growth_figure(field: torch.Tensor, labels: list[str], kinds: list[str], q: int, layer: int,
+                            lang: str) -> go.Figure:
+    """One row per layer: the inputs that can reach position q after that many layers, so a deep stack
+    shows its reach growing (W - 1 more inputs per sliding layer) in a few hundred pixels."""
+    L, n = field.shape[0] - 1, field.shape[1]
+    ticks = _layer_names(kinds, lang)
+    fig = go.Figure(go.Heatmap(
+        z=field[:, q].to(torch.int32).tolist(), x=list(range(n)), y=list(range(L + 1)), showscale=False,
+        colorscale=[[0, "#f3f4f6"], [1, HOT]], xgap=1, ygap=1, zmin=0, zmax=1,
+        customdata=[[_p(s) for s in labels]] * (L + 1),
+        hovertemplate="%{customdata} · %{x}, " + tr(lang, "rf_layer") + " %{y}<extra></extra>"))
+    fig.add_shape(type="rect", x0=-0.5, x1=n - 0.5, y0=layer - 0.5, y1=layer + 0.5,
+                  line=dict(color=INK, width=2))  # the row the sliders chose
+    fig.update_layout(
+        title=tr(lang, "rf_growth_title", tok=_p(labels[q]), q=q), height=170 + 18 * (L + 1),
+        xaxis=dict(title=tr(lang, "rf_x_input"), tickmode="array", tickvals=_every(n, 24),
+                   ticktext=[f"{_p(labels[i])}<br>{i}" for i in _every(n, 24)]),
+        yaxis=dict(title=tr(lang, "rf_y_layer"), tickmode="array", tickvals=_every(L + 1, 16),
+                   ticktext=[ticks[l] for l in _every(L + 1, 16)]),
+        margin=dict(l=10, r=10, t=50, b=10), plot_bgcolor="white")
     return fig
 
 
@@ -115,9 +150,11 @@ def receptive_heatmap_figure(field: torch.Tensor, labels: list[str], layer: int,
                                hovertemplate="%{y} ← %{x}<extra></extra>"))
     fig.update_layout(title=dict(text=tr(lang, "rf_heat_title", l=layer), y=0.98, yanchor="top"),
                       height=210 + 14 * n,
-                      xaxis=dict(title=tr(lang, "rf_x_input"), side="top"),
-                      yaxis=dict(title=tr(lang, "rf_y_query"), autorange="reversed"),
-                      margin=dict(l=10, r=10, t=110, b=10))
+                      # category axes: Plotly would read labels such as "1 11" as numbers
+                      xaxis=dict(title=tr(lang, "rf_x_input"), side="top", type="category"),
+                      yaxis=dict(title=tr(lang, "rf_y_query"), autorange="reversed", type="category"),
+                      # room above for the title, the axis title and labels Plotly may tilt
+                      margin=dict(l=10, r=10, t=110 + 5 * min(20, max(map(len, names))), b=10))
     return fig
 
 
@@ -214,7 +251,13 @@ def receptive_view(lang: str) -> None:
     reach = field[layer, q].nonzero().flatten().tolist()
     show.paragraph(tr(lang, "rf_reach_here", tok=labels[q], l=layer, n=len(reach),
                       toks=", ".join(labels[k] for k in reach)))
-    show.plotly(receptive_graph_figure(reads, labels, kinds, q, layer, lang), lang, key="rf_graph")
+    graph = receptive_graph_figure(reads, labels, kinds, q, layer, lang)
+    if L <= GRAPH_LAYERS:
+        show.plotly(graph, lang, key="rf_graph")
+    else:  # 30 rows of lines would fill two screens: the growth map first, every line on request
+        show.plotly(receptive_growth_figure(field, labels, kinds, q, layer, lang), lang, key="rf_growth")
+        with st.expander(tr(lang, "rf_graph_all", l=L)):
+            show.plotly(graph, lang, key="rf_graph")
     show.plotly(receptive_heatmap_figure(field, labels, layer, lang), lang, key="rf_heat")
 
 

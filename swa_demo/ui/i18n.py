@@ -274,6 +274,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "rf_reach_all": "含全注意力或 SSM 层：最后一层的每个位置都能被它之前的全部输入影响。",
         "rf_reach_here": "所选位置 {tok} 在第 {l} 层之后受 {n} 个输入影响：{toks}。",
         "rf_cone": "能到达所选位置", "rf_other": "其他注意力连接",
+        "rf_growth_title": "逐层看：哪些输入能影响 {tok}（位置 {q}）；框出的是所选的层",
+        "rf_graph_all": "每一条注意力连接（{l} 层）",
         # cost tab
         "cost_title": "上下文的代价：KV Cache、状态与 FLOPs",
         "cost_intro": "按真实模型配置解析计算（bf16，每条序列）。双对数坐标中：水平线 = 常数（SSM 状态、"
@@ -657,6 +659,8 @@ STRINGS: dict[str, dict[str, str]] = {
                         "influenced by all inputs before it.",
         "rf_reach_here": "After layer {l}, {tok} can be influenced by {n} inputs: {toks}.",
         "rf_cone": "reaches the chosen position", "rf_other": "other attended pairs",
+        "rf_growth_title": "Layer by layer: which inputs can influence {tok} (position {q}); the framed row is the chosen layer",
+        "rf_graph_all": "Every attended pair ({l} layers)",
         "cost_title": "The cost of context: KV cache, state and FLOPs",
         "cost_intro": "Analytic, at the real models' configs (bf16, per sequence). On log-log axes a flat "
                       "line is a constant (an SSM state, a full ring), slope 1 grows linearly, slope 2 "

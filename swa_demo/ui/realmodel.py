@@ -88,13 +88,13 @@ def _sinks(lang: str) -> None:
 
 
 def _table(rows: list[dict], lang: str, gpu: bool) -> None:
-    st.dataframe([{tr(lang, "st_col_run"): run_name(r, lang),
-                   tr(lang, "st_col_ppl"): f"{r['ppl']:.2f}",
-                   tr(lang, "st_col_before"): f"{r['ppl_before']:.2f}" if r["ppl_before"] else "–",
-                   tr(lang, "st_col_after"): f"{r['ppl_after']:.2f}" if r["ppl_after"] else "–",
-                   tr(lang, "st_col_cache"): r["cache_entries"],
-                   tr(lang, "st_col_ms_gpu" if gpu else "st_col_ms"): f"{r['ms_per_token']:.1f}"}
-                  for r in distinct_runs(rows)], hide_index=True)
+    st.table([{tr(lang, "st_col_run"): run_name(r, lang),  # a table: every column shows when projected
+              tr(lang, "st_col_ppl"): f"{r['ppl']:.2f}",
+              tr(lang, "st_col_before"): f"{r['ppl_before']:.2f}" if r["ppl_before"] else "–",
+              tr(lang, "st_col_after"): f"{r['ppl_after']:.2f}" if r["ppl_after"] else "–",
+              tr(lang, "st_col_cache"): r["cache_entries"],
+              tr(lang, "st_col_ms_gpu" if gpu else "st_col_ms"): f"{r['ms_per_token']:.1f}"}
+             for r in distinct_runs(rows)], hide_index=True)
     if any(r["policy"] == "recompute" for r in rows):
         show.caption(tr(lang, "st_recompute_time", w=rows[0]["window"]))
 

@@ -482,6 +482,17 @@ def test_the_stepper_stays_in_view_beside_the_mask_and_answers_the_arrow_keys(se
     page.close()
 
 
+def test_the_real_models_stepper_stays_in_view_beside_its_mask_on_a_1280_x_800_screen(server, browser):
+    """The 30 layers' strip once sat in the sticky stepper and covered the panels under it."""
+    page = open_page(browser, server, "?lang=en&model=smollm2&step=3")
+    until_label(page, "Prefill · Layer 3", timeout=60_000)
+    scroll_to(page, "table.swa-mask")
+    assert in_view(page, "table.swa-mask") and in_view(page, ".swa-step")
+    sticky = page.evaluate("() => document.querySelector('.st-key-stepper').getBoundingClientRect().height")
+    assert sticky < 260, sticky  # the stepper and the layer slider only
+    page.close()
+
+
 def test_the_seed_text_and_the_computation_side_by_side_at_decode_D_layer_3(server, browser):
     page = open_page(browser, server, "?step=6", TALL)
     assert page.locator(".swa-note li").count() == 3

@@ -185,6 +185,8 @@ def _step_view(trace: Trace, values: dict, lang: str) -> None:
     st.html(f'<div class="swa-sub">{html.esc(step_title(step, lang))} — '
             f'{html.esc(layer_title(trace, lt, lang))}</div>'
             + html.caption(tr(lang, "tokens")) + html.token_strip(trace, ref, lang))
+    if is_real(trace):
+        _layer_strip(trace, ref, lang)
     with st.container(key="panels"):
         _step_panels(trace, ref, values, lang)
     if is_real(trace):  # the whole run, for this layer only (the page draws one layer of 30 at a time)
@@ -266,7 +268,7 @@ def _stepper(trace: Trace, refs: list[derive.StepRef], ref: derive.StepRef, lang
 
 
 def _layer_picker(trace: Trace, refs: list[derive.StepRef], ref: derive.StepRef, lang: str) -> None:
-    """A real model's 30 layers: jump to any layer of the current pass, and see them all in one strip."""
+    """A real model's 30 layers: jump to any layer of the current pass."""
     ss = st.session_state
     n_layers = len(trace.steps[ref.pass_index].layers)
     ss["layer_pick"] = ref.layer_index + 1  # follows the stepper
@@ -277,6 +279,12 @@ def _layer_picker(trace: Trace, refs: list[derive.StepRef], ref: derive.StepRef,
 
     st.select_slider(tr(lang, "layer_pick"), options=list(range(1, n_layers + 1)), key="layer_pick",
                      on_change=jump, format_func=lambda l: tr(lang, "layer_n", l=l))
+
+
+def _layer_strip(trace: Trace, ref: derive.StepRef, lang: str) -> None:
+    """Every layer's cache in this pass. Under the sticky stepper, not in it: 30 rows would cover the
+    panels they are about."""
+    n_layers = len(trace.steps[ref.pass_index].layers)
     with st.expander(tr(lang, "layer_strip", n=n_layers, p=derive.pass_label(trace, ref.pass_index, lang)),
                      expanded=True):
         st.html(overview.layer_strip(trace, ref, lang))

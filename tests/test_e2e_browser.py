@@ -316,6 +316,22 @@ def test_the_other_views_render_in_both_languages(server, browser, tab, lang):
     page.close()
 
 
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_million_token_comparison_draws_what_fits_one_gpu(server, browser, lang):
+    page = open_page(browser, server, f"?lang={lang}", {"width": 1280, "height": 1200})
+    page.get_by_role("tab", name=tr(lang, "tab_fullscale")).click()
+    head = page.get_by_text(tr(lang, "mt_head"), exact=True)
+    head.wait_for(timeout=60_000)
+    wait_idle(page, timeout=60_000)
+    head.evaluate("h => h.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(1000)
+    drawn = " ".join(page.locator(".js-plotly-plot svg text").all_text_contents())
+    assert tr(lang, "mt_oom") in drawn and tr(lang, "mt_capacity", gib=139.8) in drawn  # the chart's words
+    assert page.locator('[data-testid="stException"]').count() == 0
+    screenshot(page, f"fullscale_million_{lang}.png")
+    page.close()
+
+
 # ---- one test per defect a teacher found (issue 10), where it showed --------------------------------
 
 

@@ -120,9 +120,11 @@ def label(page) -> str:
 
 
 def until_label(page, text: str, timeout: float = 15_000) -> None:
-    """Until the stepper shows `text`."""
+    """Until the stepper shows `text` and the run that drew it is over (the panels under the label are
+    drawn after it: asserting on them at once races the script)."""
     page.wait_for_function("t => document.querySelector('.swa-step .label')?.innerText === t", arg=text,
                            timeout=timeout)
+    wait_idle(page, timeout)
 
 
 # Timed inside the page, so Playwright's own round trips do not count: from the click event to the
@@ -526,7 +528,8 @@ def test_takeaways_jump_and_the_last_step_explains_F(server, browser):
     until_label(page, "Decode D · Layer 1")
     page.get_by_role("button", name="Last").click()
     until_label(page, "Decode E · Layer 3")
-    assert "there is no 'Decode F' pass" in page.inner_text("body")
+    # the label is drawn before the panels under it: wait for the sentence, do not race it
+    page.get_by_text("there is no 'Decode F' pass").first.wait_for(timeout=30_000)
     page.close()
 
 

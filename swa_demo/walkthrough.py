@@ -145,8 +145,7 @@ def run(s: Settings, model: Decoder | None = None, source: Source | None = None)
     src = source or (tiny_source(s, model) if s.model == "tiny" else real_source())
     ids = check(s, src)
     cfg = src.model.cfg
-    # the tiny models were trained with their pattern; SmolLM2 (all full attention) gets one imposed
-    kinds = cfg.layer_types if s.model == "tiny" else pattern(s.pattern, cfg.n_layers)
+    kinds = _layer_kinds(s, cfg)
     tracer = Tracer(src.label, src.labels)
     gen = generate(src.model, [ids], s.new, policy=s.policy, sinks=s.sinks, chunk=s.chunk, observer=tracer,
                    layer_types=kinds, window=s.window)
@@ -155,3 +154,19 @@ def run(s: Settings, model: Decoder | None = None, source: Source | None = None)
               "policy": s.policy, "sinks": s.sinks, "chunk": s.chunk, "pattern": s.pattern,
               "positions": "absolute", "kv_bytes_per_entry": bytes_per_entry}
     return tracer.trace(config, ids, gen.tokens[0].tolist())
+
+
+def _layer_kinds(s: Settings, cfg) -> list[str]:
+    """The tiny models were trained with their pattern; SmolLM2 (all full attention) gets one imposed."""
+    return cfg.layer_types if s.model == "tiny" else pattern(s.pattern, cfg.n_layers)
+
+
+@torch.no_grad()
+def continuation(s: Settings, source: Source) -> list[str]:
+    """The tokens `run(s)` generates, untraced (no weights or cache cells kept): the page sets the traced
+    run beside what the same model generates with other settings, such as the attention it was trained
+    with."""
+    ids = check(s, source)
+    gen = generate(source.model, [ids], s.new, policy=s.policy, sinks=s.sinks, chunk=s.chunk,
+                   layer_types=_layer_kinds(s, source.model.cfg), window=s.window)
+    return source.labels(ids + gen.tokens[0].tolist())[len(ids):]

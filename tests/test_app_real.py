@@ -133,3 +133,13 @@ def test_the_receptive_tab_draws_30_layers_as_a_growth_map_with_every_line_on_re
     charts = [c.proto.spec for c in at.get("plotly_chart")]
     assert len(charts) == 3 and tr("en", "rf_growth_title", tok="", q="")[:12] in charts[0]
     assert at.expander[-1].label == tr("en", "rf_graph_all", l=30)  # the 30 rows of lines, folded
+
+
+@pytest.mark.parametrize("window,key", [("3", "intro_full_differs"), ("8", "intro_full_same")])
+def test_the_intro_says_what_the_imposed_window_changed_in_the_text(window, key):
+    at = open_app(lang="en", model="smollm2", window=window)
+    assert not at.exception and not at.error
+    said = [c.value.replace("\\", "") for c in at.caption  # as read: Markdown escapes dropped
+            if c.value.startswith("With full attention")]
+    assert len(said) == 1 and said[0].startswith(tr("en", key, full="@", w=window).split("@")[0])
+    assert "␣Paris." in said[0]  # what SmolLM2 answers with the attention it was trained with

@@ -315,6 +315,20 @@ def test_walkthrough_on_real_text_gives_the_trace_schema_with_real_pieces(real):
     assert first["attended"][-1] == [0, 2, 3, 4]  # the sink and the last W - S = 3
 
 
+@pytest.mark.parametrize("window,policy,pattern", [(3, "ring", "sliding"), (4, "sink", "gemma2"),
+                                                   (8, "mask-only", "full")])
+def test_the_untraced_continuation_is_the_traced_runs(real, window, policy, pattern):
+    """The page sets the run beside the full-attention continuation: the same engine, untraced."""
+    from swa_demo.walkthrough import Settings, Source, continuation
+    from swa_demo.walkthrough import run as walk
+
+    model, tok = real
+    source = Source(model, tok.encode, tok.label, tok.labels, "smollm2")
+    s = Settings(prompt="The capital of France is", new=4, window=window, policy=policy, pattern=pattern,
+                 sinks=1 if policy == "sink" else 0, model="smollm2")
+    assert continuation(s, source) == walk(s, source=source).generated
+
+
 @pytest.mark.parametrize("args,fragment", [
     (["--text", ""], "--text is empty"),
     (["--text", "word " * 80], "tokens long"),

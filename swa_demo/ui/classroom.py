@@ -111,6 +111,10 @@ def _classroom(lang: str) -> None:
         show.caption(tr(lang, "intro_real", text=values["text"], gen="".join(trace.generated),
                         w=trace.config["sliding_window"], policy=trace.config["policy"],
                         pattern=tr(lang, f"pattern_{trace.config['pattern']}")))
+        if trace.config["pattern"] != "full":  # what the imposed window changed in the text
+            full = runs.full_attention_continuation(values["text"], values["new"], values["window"])
+            show.caption(tr(lang, "intro_full_same" if full == trace.generated else "intro_full_differs",
+                            full="".join(full), w=trace.config["sliding_window"]))
     else:
         show.caption(tr(lang, "intro", layers=trace.config["n_layers"], prompt=" ".join(trace.prompt),
                         gen=" ".join(trace.generated), w=trace.config["sliding_window"],

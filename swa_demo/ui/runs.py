@@ -12,7 +12,7 @@ import streamlit as st
 
 from ..model import Decoder
 from ..trace import Trace, load
-from ..walkthrough import Settings, Source, model_for, real_source, run
+from ..walkthrough import Settings, Source, continuation, model_for, real_source, run
 
 
 @st.cache_resource(max_entries=24, show_spinner=False)
@@ -25,6 +25,13 @@ def model(layers: int, pattern: str, window: int) -> Decoder:
 def smollm2() -> Source:
     """SmolLM2-135M and its tokenizer, loaded once per server (1.6-2.4 s once converted)."""
     return real_source()
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def full_attention_continuation(text: str, new: int, window: int) -> list[str]:
+    """What SmolLM2 generates from `text` with full attention in every layer, as it was trained."""
+    return continuation(Settings(prompt=text, new=new, window=window, policy="ring", pattern="full",
+                                 model="smollm2"), smollm2())
 
 
 def ensure_smollm2(progress_text: str) -> None:

@@ -327,8 +327,9 @@ def test_the_million_token_comparison_draws_what_fits_one_gpu(server, browser, l
     wait_idle(page, timeout=60_000)
     head.evaluate("h => h.scrollIntoView({block: 'start'})")
     page.wait_for_timeout(1000)
-    drawn = " ".join(page.locator(".js-plotly-plot svg text").all_text_contents())
-    assert tr(lang, "mt_oom") in drawn and tr(lang, "mt_capacity", gib=139.8) in drawn  # the chart's words
+    for words in (tr(lang, "mt_oom"), tr(lang, "mt_capacity", gib=139.8)):  # drawn once Plotly has drawn
+        page.wait_for_function("t => [...document.querySelectorAll('.js-plotly-plot svg text')]"
+                               ".some(e => e.textContent.includes(t))", arg=words, timeout=30_000)
     assert page.locator('[data-testid="stException"]').count() == 0
     screenshot(page, f"fullscale_million_{lang}.png")
     page.close()

@@ -23,17 +23,15 @@ import argparse
 import json
 import os
 import platform
-import socket
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+import streamlit_server  # noqa: E402  (one server recipe)
 from test_e2e_browser import ARGS, CHROMIUM, STOPWATCH  # noqa: E402  (one launch recipe, one stopwatch)
 
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
@@ -45,38 +43,6 @@ DRAWN = """() => {
          && charts.every(c => c.querySelector('.main-svg'))
          && !document.querySelector('[data-testid=stSkeleton]');
 }"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(port: int, log, root: Path = ROOT) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=root, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return proc
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("streamlit did not start")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def open_page(browser, url: str, context=None) -> tuple[float, float, object]:
@@ -125,9 +91,9 @@ def main() -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         for start in range(args.starts):
-            port = free_port()
+            port = streamlit_server.free_port()
             loads.append(os.getloadavg()[0])
-            proc = start_server(port, log, Path(args.root))
+            proc = streamlit_server.start(port, log, Path(args.root))
             url = f"http://127.0.0.1:{port}/{args.query}"
             try:
                 idle, drawn, page = open_page(browser, url)
@@ -152,7 +118,7 @@ def main() -> None:
                             to_idle.append(b)
                     page.context.close()
             finally:
-                stop(proc)
+                streamlit_server.stop(proc)
         browser.close()
     result = {
         "what": "the classroom page in headless Chromium (tests/bench_page.py)",

@@ -19,16 +19,12 @@ from __future__ import annotations
 import io
 import json
 import os
-import socket
 import statistics
-import subprocess
-import sys
-import time
-import urllib.request
 import zipfile
 from pathlib import Path
 
 import pytest
+from streamlit_server import free_port, start, stop
 
 from swa_demo.ui.i18n import tr
 
@@ -47,12 +43,6 @@ MAX_SHOT = 500_000  # bytes per screenshot
 TIMING: dict = {}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
     if not os.access(CHROMIUM, os.X_OK):
@@ -61,31 +51,15 @@ def server():
     port = free_port()
     ARTIFACTS.mkdir(exist_ok=True)
     log = open(ARTIFACTS / "streamlit_e2e.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start; see {ARTIFACTS / 'streamlit_e2e.log'}")
-            time.sleep(0.2)
-        yield url
+        proc = start(port, log)
+    except RuntimeError as err:
+        log.close()
+        pytest.fail(f"{err}; see {ARTIFACTS / 'streamlit_e2e.log'}")
+    try:
+        yield f"http://127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
         log.close()
         (ARTIFACTS / "e2e_timing.json").write_text(json.dumps(TIMING, indent=1))
         text = (ARTIFACTS / "streamlit_e2e.log").read_text()

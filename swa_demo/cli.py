@@ -433,11 +433,9 @@ def cmd_bench(args) -> int:
         from .ui.gpu_figures import write_charts
         from .ui.stream_figures import write_stream_charts
 
-        for path in write_charts():
-            print(f"wrote {path}")
         record = paths.ASSETS / "bench" / "stream_smollm2_h100.json"
-        for path in write_stream_charts(record, paths.ASSETS / "screenshots"):
-            print(f"wrote {path}")
+        written = [*write_charts(), *write_stream_charts(record, paths.ASSETS / "screenshots")]
+        emit("\n".join(f"wrote {path}" for path in written))
         return 0
     import dataclasses
 
@@ -482,13 +480,12 @@ def cmd_costs(args) -> int:
         with _progress(steps * len(shapes), "check") as bar:
             checks = [costs_check.engine_check(s, contexts, progress=bar.update) for s in shapes]
     if args.json:
-        print(json.dumps({"rows": rows, "comparison": comparisons, "check": checks}, ensure_ascii=False))
+        emit(json.dumps({"rows": rows, "comparison": comparisons, "check": checks}, ensure_ascii=False))
     else:
-        print(costs_text.format_table(rows))
-        for c in comparisons or []:
-            print("\n" + costs_text.comparison_markdown(args.lang, c["context"]))
-        for c in checks or []:
-            print("\n" + costs_check.format_check(c))
+        parts = [costs_text.format_table(rows)]
+        parts += [costs_text.comparison_markdown(args.lang, c["context"]) for c in comparisons or []]
+        parts += [costs_check.format_check(c) for c in checks or []]
+        emit("\n\n".join(parts))
     if checks and not all(c["ok"] for c in checks):
         print("error: the engine's cache bytes or FLOPs disagree with the cost model (see the rows marked "
               "DISAGREES, or \"ok\": false in the JSON)", file=sys.stderr)

@@ -38,6 +38,8 @@ def check_configs(s: Shape | None = None) -> tuple[ModelConfig, ModelConfig]:
                            layer_types=[SLIDING, FULL, MAMBA], sliding_window=256, d_ff=128, ffn="swiglu",
                            norm="rmsnorm", ssm_state=16)
         return slim, medium(4, 256).replace(layer_types=[SLIDING, FULL, MAMBA, SLIDING], ssm_state=16)
+    if s.head_dim % 2 and set(s.layer_types) != {MAMBA}:
+        raise Invalid([Problem("config", "odd_head_dim", {"file": s.name, "v": s.head_dim})])
     kinds = list(dict.fromkeys(s.layer_types))  # each kind once, in order of first appearance
     cfg = ModelConfig(vocab_size=1024, d_model=s.d_model if MAMBA in kinds else 64, n_heads=s.n_kv_heads,
                       n_kv_heads=s.n_kv_heads, head_dim=s.head_dim, n_layers=len(kinds), layer_types=kinds,

@@ -109,7 +109,7 @@ def shape_from_config(hf: dict, name: str = "config.json") -> Shape:
             raise Invalid([Problem("config", "key_not_object" if text is not None else "missing_key",
                                    {"file": name, "key": "text_config", "kind": _kind(text)})])
         return _shape(text, name, "gemma3_text")
-    if model_type not in DEFAULTS:
+    if not isinstance(model_type, str) or model_type not in DEFAULTS:  # a list or object is not one
         raise Invalid([Problem("config", "model_type" if model_type is not None else "missing_key",
                                {"file": name, "key": "model_type", "v": str(model_type)[:40],
                                 "options": ", ".join(MODEL_TYPES)})])
@@ -133,9 +133,10 @@ def load(path: str | Path) -> Shape:
     p = Path(path)
     name = p.parent.name if p.name == "config.json" and p.parent.name else p.stem
     try:
-        if p.stat().st_size > MAX_BYTES:
+        with open(p, "rb") as f:  # read at most one byte past the cap: /dev/zero or a pipe has no size
+            text = f.read(MAX_BYTES + 1)
+        if len(text) > MAX_BYTES:
             raise Invalid([Problem("config", "too_big", {"file": str(path), "hi": MAX_BYTES})])
-        text = p.read_bytes()
     except OSError as err:
         raise Invalid([Problem("config", "unreadable", {"file": str(path), "err": err.strerror or err})]) \
             from None
@@ -187,8 +188,8 @@ def _layer_kinds(f: _Fields, model_type: str, L: int, window: int | None) -> tup
         attention = SLIDING if window else FULL
         return tuple(attention if i % period == offset else MAMBA for i in range(L))
     own = f.layer_types(L, (SLIDING, FULL))
-    if own is not None:
-        return own
+    if own is not None:  # a "sliding" layer with no window attends everything, as the other branches say
+        return tuple(FULL if kind == SLIDING and not window else kind for kind in own)
     if model_type == "qwen2":
         first = f.whole("max_window_layers", 0, BIG)
         slides = f.flag("use_sliding_window") and window is not None

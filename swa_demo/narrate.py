@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .phrases import LANGS, phrase
-from .trace import LayerTrace, StepTrace, Trace, ssm_numbers
+from .trace import LayerTrace, StepTrace, Trace, read_positions, sinks_of, ssm_numbers
 from .window import first_needed
 
 SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
@@ -47,13 +47,9 @@ def step_title(step: StepTrace, lang: str) -> str:
 
 def layer_title(trace: Trace, lt: LayerTrace, lang: str) -> str:
     """'第 1 层（滑动窗口 W=2）', 'Layer 3 (full attention)'."""
-    w, s = trace.config["sliding_window"], _sinks(trace, lt)
+    w, s = trace.config["sliding_window"], sinks_of(trace, lt)
     kind = phrase(lang, "sliding_sinks", w=w, s=s) if s else phrase(lang, lt.kind, w=w)
     return phrase(lang, "layer", l=lt.layer, kind=kind)
-
-
-def _sinks(trace: Trace, lt: LayerTrace) -> int:
-    return int(trace.config.get("sinks") or 0) if lt.policy == "sink" else 0
 
 
 def layer_lines(trace: Trace, step: StepTrace, lt: LayerTrace, lang: str) -> list[str]:
@@ -94,9 +90,9 @@ def _read_lines(trace: Trace, step: StepTrace, lt: LayerTrace, label_at: dict, l
     """A decode step: what the cache holds going in, and what attention reads of it (never the same
     thing under a policy that evicts late: the cells, the timeline and these lines all say which)."""
     l, q = lt.layer, step.positions[-1]
-    w, s = trace.config["sliding_window"], _sinks(trace, lt)
+    w, s = trace.config["sliding_window"], sinks_of(trace, lt)
     held = sorted(e.pos for e in lt.cache_before)
-    read = sorted({p for keys in lt.attended for p in keys})
+    read = sorted(read_positions(lt))
     lines = [phrase(lang, "holds", l=l, entries=_join([kv(l, label_at[p]) for p in held], lang))]
     entries = _join([kv(l, label_at[p]) for p in read], lang)
     if lt.policy == "full":
@@ -108,13 +104,13 @@ def _read_lines(trace: Trace, step: StepTrace, lt: LayerTrace, label_at: dict, l
     unread = [p for p in held if p not in read]
     if unread and lt.policy in ("seed", "mask-only"):
         lines.append(phrase(lang, "held_unread", entries=_join([label_at[p] for p in unread], lang),
-                            n=len(held), w=w, policy=lt.policy))
+                            n=len(held), w=w, why=phrase(lang, f"why_{lt.policy}")))
     return lines
 
 
 def _cache_lines(trace: Trace, lt: LayerTrace, step: StepTrace, label_at: dict, lang: str) -> list[str]:
     l = lt.layer
-    w, s = trace.config["sliding_window"], _sinks(trace, lt)
+    w, s = trace.config["sliding_window"], sinks_of(trace, lt)
     written = [label_at[p] for p in lt.written]
     evicted = [kv(l, label_at[p]) for p in lt.evicted]
     skipped = [x for p, x in zip(step.positions, step.tokens) if p not in lt.written]

@@ -22,7 +22,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "reads_sinks": "注意力只读汇点和窗口内的 KV（位置 < {s}，或 ≥ {rule}={cut}）：{entries}",
         "reads_full": "全注意力读取到目前为止的全部 {n} 个 KV：{entries}",
         "held_unread": "{entries} 存在 Cache 里却不会再被读取：本步之前存了 {n} 个条目，而 W = {w} 个槽的"
-                       "环形缓存就够了（{policy} 策略推迟了丢弃）",
+                       "环形缓存就够了（{why}）",
+        "why_seed": "seed 策略推迟了丢弃", "why_mask-only": "mask-only 策略从不丢弃，只靠掩码不读",
         "attend_one": "{q} 关注 [{keys}]",
         "attend_prefill": "进行 Self-Attention：{pairs}",
         "weights": "{q} 与 [{ks}] 点积、softmax 得到权重 [{ws}]{mean}，对 [{vs}] 加权求和，得到 {out}",
@@ -83,7 +84,9 @@ PHRASES: dict[str, dict[str, str]] = {
                        "{rule}={cut}): {entries}",
         "reads_full": "Full attention reads all {n} KV so far: {entries}",
         "held_unread": "{entries} are held but never read again: {n} entries held before this step, where "
-                       "a ring of W = {w} slots suffices (the {policy} policy evicts late)",
+                       "a ring of W = {w} slots suffices ({why})",
+        "why_seed": "the seed policy evicts late", "why_mask-only": "the mask-only policy never evicts; "
+                                                                     "the mask alone keeps them unread",
         "attend_one": "{q} attends [{keys}]",
         "attend_prefill": "Self-attention: {pairs}",
         "weights": "{q} · [{ks}], softmax gives weights [{ws}]{mean}; the weighted sum of [{vs}] is {out}",

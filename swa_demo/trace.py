@@ -152,6 +152,16 @@ class Tracer:
         return Trace(config, names[:len(prompt)], names[len(prompt):], self.steps)
 
 
+def sinks_of(trace: Trace, lt: LayerTrace) -> int:
+    """The sink tokens this layer's cache keeps (0 unless it ran the sink policy)."""
+    return int(trace.config.get("sinks") or 0) if lt.policy == "sink" else 0
+
+
+def read_positions(lt: LayerTrace) -> set[int]:
+    """Key positions any query of this step attended."""
+    return {p for keys in lt.attended for p in keys}
+
+
 def ssm_numbers(config: dict) -> int:
     """Numbers an SSM layer's cache holds per row, from a trace's config: its conv window and its state,
     E (K - 1 + N) (see `mamba.SSMState`), whatever the context length."""

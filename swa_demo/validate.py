@@ -75,6 +75,8 @@ MESSAGES: dict[str, dict[str, str]] = {
                       "{options}",
         "layer_types": "{label} {file!r}: 'layer_types' must name {n} layers, each one of {options}; got "
                        "{v!r}",
+        "odd_head_dim": "{label} {file!r}: head_dim {v} is odd; --check runs the engine, whose RoPE rotates "
+                        "pairs of dimensions",
         "step_shown": "{label} must be between 1 and {hi}, got {v}; showing step {shown}",
         "beyond": "{label} got a number too large to hold; it keeps its last value (use {lo} to {hi})",
     },
@@ -107,6 +109,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "key_range": "{label} {file!r}：{key!r} 应在 {lo:,} 到 {hi:,} 之间（当前为 {v:,}）",
         "model_type": "{label} {file!r}：代价模型不认识 model_type {v!r}；它能读取 {options}",
         "layer_types": "{label} {file!r}：'layer_types' 应列出 {n} 层，每层为 {options} 之一（当前为 {v!r}）",
+        "odd_head_dim": "{label} {file!r}：head_dim 为奇数 {v}；--check 要运行引擎，而 RoPE 按维度成对旋转",
         "step_shown": "{label}应在 1 到 {hi} 之间（当前为 {v}），已改为显示第 {shown} 步",
         "beyond": "{label}收到的数字太大，无法表示；已保留原来的值（请用 {lo} 到 {hi}）",
     },
@@ -266,7 +269,10 @@ def parse_device(name: str, raw: str) -> str:
 def output_file(name: str, raw: str) -> Path:
     """A file the program can write: its folder exists (none is created), the path is not a folder, and
     the file opens for writing. Checked when the command line is read, before minutes of work."""
-    path = Path(raw).expanduser()
+    try:
+        path = Path(raw).expanduser()
+    except RuntimeError:  # ~someone who has no home on this machine
+        raise Invalid([Problem(name, "no_folder", {"folder": _shown(raw, 80)})]) from None
     folder = path.parent
     if not raw.strip():
         raise Invalid([Problem(name, "is_folder", {"v": raw})])

@@ -237,6 +237,13 @@ def test_a_huge_widget_value_is_never_wrapped_into_another_number(value):
     assert not at.error and at.session_state["window"] == 3
 
 
+def test_a_huge_sinks_value_names_the_range_the_chosen_window_allows():
+    at = open_app(lang="en", policy="sink", sinks="1", window="5")
+    at.number_input(key="sinks").set_value(2 ** 60).run()
+    no_exception(at)
+    assert at.session_state["sinks"] == 1 and "(use 1 to 4)" in errors(at)  # S < W = 5, not W's maximum
+
+
 def test_missing_weights_are_an_error_not_a_traceback(monkeypatch, tmp_path):
     monkeypatch.setattr(tiny, "ASSETS", tmp_path)  # nothing shipped here
     at = open_app(prompt="QRS", window="7")  # settings no other test caches

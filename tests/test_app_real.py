@@ -143,3 +143,10 @@ def test_the_intro_says_what_the_imposed_window_changed_in_the_text(window, key)
             if c.value.startswith("With full attention")]
     assert len(said) == 1 and said[0].startswith(tr("en", key, full="@", w=window).split("@")[0])
     assert "␣Paris." in said[0]  # what SmolLM2 answers with the attention it was trained with
+
+
+def test_a_huge_window_names_the_real_models_range():
+    at = open_app(lang="en", model="smollm2")
+    at.number_input(key="window").set_value(2 ** 60).run()
+    assert not at.exception and at.session_state["window"] == 8
+    assert any("(use 1 to 8192)" in e.value.replace("\\", "") for e in at.error)

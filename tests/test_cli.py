@@ -195,6 +195,7 @@ def test_bench_walkthrough_repeats_are_1_to_1000(capsys, repeat):
     ("{tmp}/missing/deeper/x.json", "does not exist; create it first"),
     ("{tmp}", "is a folder; give a file name"),
     ("/proc/x.json", "cannot write '/proc/x.json'"),
+    ("~nobody_here_swa/x.json", "the folder '~nobody_here_swa/x.json' does not exist"),  # no such home
 ])
 def test_json_outputs_are_checked_before_the_work_and_no_folder_is_made(tmp_path, capsys, where, fragment):
     path = where.format(tmp=tmp_path)

@@ -341,3 +341,12 @@ def summary(tmp_path_factory):
     (folder / "cli_fuzz.json").write_text(json.dumps(report, indent=1))
     print(f"\nCLI fuzz: {total['tried']} command lines, {total['clean']} clean exits, {total['refused']} "
           f"one-line refusals, {total['tracebacks']} tracebacks, {total['hangs']} hangs")
+
+
+def test_every_subcommand_ran_clean_somewhere():
+    """Exit code 0 or 2 is allowed for each case, so a CLI that refused everything would pass them all:
+    over the module, every subcommand must also have run to a clean exit."""
+    if not STATS:
+        pytest.skip("counts the cases of the tests above; run it with them")
+    never = [command for command, counts in STATS.items() if counts["clean"] == 0]
+    assert not never, f"no generated case ran clean for: {never}"

@@ -61,6 +61,7 @@ def test_a_config_file_is_a_row_of_its_own(capsys, tmp_path):
     (["--context", "2048M"], "between 1 and 1024M"),
     (["--lang", "fr"], "invalid choice"),
     (["--config", "/nonexistent/config.json"], "cannot be read"),
+    (["--config", "/dev/zero"], "has over 1,048,576 bytes"),  # no size to trust: read at most that much
     (["--check", "--context", "32k"], "--check runs the engine on this CPU"),
 ])
 def test_bad_input_gets_one_line_and_exit_code_2(args, fragment, capsys):
@@ -73,7 +74,8 @@ def test_bad_input_gets_one_line_and_exit_code_2(args, fragment, capsys):
 @pytest.mark.parametrize("content,fragment", [
     ("{", "is not JSON"), ('"a string"', "JSON object, not a string"),
     (json.dumps(JAMBA | {"model_type": "rwkv"}), "model_type 'rwkv'"),
-    (json.dumps(JAMBA | {"hidden_size": "4096"}), "'hidden_size' must be a whole number, got '4096'")])
+    (json.dumps(JAMBA | {"hidden_size": "4096"}), "'hidden_size' must be a whole number, got '4096'"),
+    (json.dumps(JAMBA | {"model_type": ["jamba"]}), "model_type \"['jamba']\" is not one")])
 def test_a_malformed_config_file_gets_one_line_naming_it(content, fragment, capsys, tmp_path):
     path = tmp_path / "config.json"
     path.write_text(content)
@@ -95,6 +97,21 @@ def test_check_exits_1_when_the_engine_and_the_formulas_disagree(capsys, monkeyp
     code, out, err = run(capsys, "--preset", "mistral-7b", "--context", "100", "--check")
     assert code == 1 and "DISAGREES" in out and "figures disagree" in out
     assert err.count("\n") == 1 and "disagree with the cost model" in err
+
+
+def test_check_refuses_an_odd_head_dim_before_running_the_engine(capsys, tmp_path):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(GEMMA2_9B | {"head_dim": 255}))
+    code, out, err = run(capsys, "--config", str(path), "--context", "100", "--check")
+    assert code == 2 and out == "" and err.count("\n") == 1 and "head_dim 255 is odd" in err
+
+
+def test_layers_named_sliding_without_a_window_count_as_full(capsys, tmp_path):
+    mistral = GEMMA2_9B | {"model_type": "mistral", "sliding_window": None,
+                           "layer_types": ["sliding_attention", "full_attention"] * 21}
+    (tmp_path / "nowindow.json").write_text(json.dumps(mistral))
+    code, out, _ = run(capsys, "--config", str(tmp_path / "nowindow.json"), "--context", "4k", "--json")
+    assert code == 0 and json.loads(out)["rows"][0]["layers"] == {"full": 42, "sliding": 0, "mamba": 0}
 
 
 def test_costs_never_imports_torch():

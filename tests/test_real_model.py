@@ -193,8 +193,17 @@ def test_a_damaged_file_is_rebuilt_once_and_other_failures_keep_the_folder(tmp_p
     must not cost the user a conversion: it is reported, and the folder stays."""
     monkeypatch.setenv("SWA_DEMO_CACHE", str(tmp_path))
     folder = smollm2.model_dir()
-    monkeypatch.setattr(smollm2, "ensure_converted", lambda progress=None: folder.mkdir(
-        parents=True, exist_ok=True) or folder)
+    conversions = []
+
+    def convert(progress=None):  # what ensure_converted does: convert only where no folder is
+        if not folder.exists():
+            conversions.append(folder)
+            folder.mkdir(parents=True)
+        return folder
+
+    monkeypatch.setattr(smollm2, "ensure_converted", convert)
+    folder.mkdir(parents=True)
+    (folder / "stale").write_text("from before the rebuild")
     reads = []
 
     def damaged_then_fine(path, dtype, device):
@@ -206,6 +215,7 @@ def test_a_damaged_file_is_rebuilt_once_and_other_failures_keep_the_folder(tmp_p
     monkeypatch.setattr(smollm2, "load_checkpoint", damaged_then_fine)
     monkeypatch.setattr(smollm2, "TextTokenizer", lambda path: "tokenizer")
     assert smollm2.load() == ("model", "tokenizer") and len(reads) == 2
+    assert len(conversions) == 1 and not (folder / "stale").exists()  # deleted, then converted again
 
     def our_bug(path, dtype, device):
         raise RuntimeError("a bug of ours")
@@ -215,6 +225,22 @@ def test_a_damaged_file_is_rebuilt_once_and_other_failures_keep_the_folder(tmp_p
     with pytest.raises(RuntimeError, match="a bug of ours"):
         smollm2.load()
     assert (folder / "model.safetensors").read_bytes() == b"kept"
+
+    def no_memory(path, dtype, device):
+        raise smollm2.NotEnoughMemory(f"{path}/config.json: the weights need 0.5 GiB and cpu has 0.0 GiB")
+
+    monkeypatch.setattr(smollm2, "load_checkpoint", no_memory)
+    before = len(conversions)
+    with pytest.raises(smollm2.NotEnoughMemory):  # a ConfigError: one line on the command line
+        smollm2.load()
+    assert len(conversions) == before and (folder / "model.safetensors").read_bytes() == b"kept"
+
+    def always_damaged(path, dtype, device):
+        raise smollm2.CheckpointError(f"{path}/model.safetensors is not a readable safetensors file")
+
+    monkeypatch.setattr(smollm2, "load_checkpoint", always_damaged)
+    with pytest.raises(smollm2.CheckpointError, match="not a readable"):  # rebuilt once, then reported
+        smollm2.load()
 
 
 def test_a_missing_package_names_what_to_install(monkeypatch):

@@ -52,6 +52,10 @@ class CheckpointError(ConfigError):
     """A checkpoint file that cannot be read into the decoder; the message names the file and why."""
 
 
+class NotEnoughMemory(CheckpointError):
+    """The checkpoint reads, but its weights would not fit the device's free memory."""
+
+
 def _whole(hf: dict, key: str, where: str, default=None, lo: int = 1) -> int:
     v = hf.get(key, default)
     if v is None:
@@ -254,7 +258,7 @@ def load_checkpoint(path: str | Path, dtype: str = "float32", device: str = "cpu
     cfg = config_from_hf(read_config(cfg_file), dtype, device, where=str(cfg_file))
     need, free = weight_bytes(cfg), available_memory(device)
     if free is not None and need > free:
-        raise CheckpointError(f"{cfg_file}: the weights need {need / 2**30:.1f} GiB in {dtype} and "
+        raise NotEnoughMemory(f"{cfg_file}: the weights need {need / 2**30:.1f} GiB in {dtype} and "
                               f"{device} has {free / 2**30:.1f} GiB free; use a smaller model or dtype")
     check_tensors(cfg, tensor_shapes(files))
     state = {}
@@ -264,7 +268,14 @@ def load_checkpoint(path: str | Path, dtype: str = "float32", device: str = "cpu
         except Exception as err:  # truncated data behind a valid header shows up here
             raise CheckpointError(f"{f} cannot be read ({str(err).splitlines()[0][:120]})") from None
     state = {k: v.to(dtype_of(dtype)) for k, v in state_from_hf(state).items()}
-    model = build(cfg, seed=None, fill=False)
+    # The checkpoint overwrites every weight (assign=True). On the CPU an unfilled decoder costs nothing
+    # (its pages are never touched) and avoids the meta device's 2.4 s first use; on a GPU it would hold
+    # a second copy of the weights at the peak, so the decoder is born on `meta` there.
+    if str(device) == "cpu":
+        model = build(cfg, seed=None, fill=False)
+    else:
+        model = build(cfg.replace(device="meta"), seed=None)
+        model.cfg.device = cfg.device
     if cfg.tie_embeddings:
         state.pop("lm_head.weight", None)
     missing, unexpected = model.load_state_dict(state, strict=False, assign=True)

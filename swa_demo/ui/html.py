@@ -28,7 +28,8 @@ def esc(text: object) -> str:
     return escape(str(text))
 
 
-def _list(items: list[str], lang: str) -> str:
+def join_items(items: list[str], lang: str) -> str:
+    """A list in running text: 、 between Chinese items, a comma between English ones."""
     return ("、" if lang == "zh" else ", ").join(items)
 
 
@@ -81,7 +82,7 @@ def kv_cell(cell: Cell, layer: int, lang: str, sink: bool = False, cut: int | No
     if "evicted" in cell.states and cut is not None and cell.pos < cut:
         meta = tr(lang, "below_cut", p=cell.pos, cut=cut)
     sep = "：" if lang == "zh" else ": "
-    aria = f"{k}/{v}{sep}{_list(names, lang)}"
+    aria = f"{k}/{v}{sep}{join_items(names, lang)}"
     return (f'<div class="{" ".join(cls)}" data-sym="{esc(k)}" data-pos="{cell.pos}" '
             f'data-states="{" ".join(cell.states)}" aria-label="{esc(aria)}" title="{esc(aria)}">'
             f'<div class="sym">{esc(k)}/{esc(v)}</div><div class="meta">{esc(meta)}</div>'

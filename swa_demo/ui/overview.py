@@ -12,18 +12,15 @@ by a few lines of CSS (`now_css`) that the stepper sends with each step.
 from __future__ import annotations
 
 import base64
-from html import escape
 
 from ..trace import Trace
 from .derive import StepRef, bytes_after, pass_label, seen_bytes_after, timeline, token_labels
+from .html import esc, join_items
 from .i18n import tr
+from .style import BLUE, GREEN, INK, ORANGE, PURPLE, SKY, VERMILLION
 
 # Timeline fill: eviction shows over writing, writing over keeping (0 = not in this layer's cache).
 _TL_CODES = {"kept": 1, "written": 2, "evicted": 3, "unstored": 4}
-
-
-def _e(text: object) -> str:
-    return escape(str(text))
 
 
 def timeline_code(states: tuple[str, ...]) -> int:
@@ -32,11 +29,9 @@ def timeline_code(states: tuple[str, ...]) -> int:
 
 
 def layer_policy(trace: Trace, layer_index: int) -> str:
-    """The cache policy a layer runs under: the run's for a sliding layer, else what the kind implies."""
-    kind = trace.config["layer_types"][layer_index]
-    if kind == "sliding_attention":
-        return trace.config.get("policy", "")
-    return {"full_attention": "full", "mamba": "SSM"}.get(kind, kind)
+    """The cache policy a layer ran under, as its trace records it ("SSM" for a mamba layer's state)."""
+    policy = trace.steps[0].layers[layer_index].policy
+    return "SSM" if policy == "state" else policy
 
 
 def timeline_html(trace: Trace, lang: str, only: int | None = None) -> str:
@@ -46,21 +41,21 @@ def timeline_html(trace: Trace, lang: str, only: int | None = None) -> str:
     labels = token_labels(trace)
     n_pos = max(max(s.positions) for s in trace.steps) + 1  # the last output never enters a cache
     passes = [pass_label(trace, p, lang) for p in range(len(trace.steps))]
-    legend = "".join(f'<span><span class="swa-swatch t{_TL_CODES[s]}"></span>{_e(tr(lang, f"lg_{s}"))}</span>'
-                     for s in ("written", "kept", "evicted", "unstored"))
-    legend += f'<span>● {_e(tr(lang, "lg_read"))}</span><span>✕ {_e(tr(lang, "lg_evicted"))}</span>'
+    legend = "".join(f'<span><span class="swa-swatch t{_TL_CODES[s]}"></span>'
+                     f'{esc(tr(lang, f"lg_{s}"))}</span>' for s in ("written", "kept", "evicted", "unstored"))
+    legend += f'<span>● {esc(tr(lang, "lg_read"))}</span><span>✕ {esc(tr(lang, "lg_evicted"))}</span>'
     blocks = []
     for l, kind in enumerate(trace.config["layer_types"]):
         if only is not None and l != only:
             continue
         title = tr(lang, "layer_line", l=l + 1, policy=layer_policy(trace, l))
         if kind == "mamba":
-            blocks.append(f'<div class="swa-layer" data-layer="{l + 1}"><div class="h">{_e(title)}</div>'
-                          f'<div class="swa-cap">{_e(tr(lang, "timeline_ssm"))}</div></div>')
+            blocks.append(f'<div class="swa-layer" data-layer="{l + 1}"><div class="h">{esc(title)}</div>'
+                          f'<div class="swa-cap">{esc(tr(lang, "timeline_ssm"))}</div></div>')
             continue
         tl = timeline(trace, l)
         head = '<th class="row"></th>' + "".join(
-            f'<th class="pass" data-p="{p}">{_e(name)}</th>' for p, name in enumerate(passes))
+            f'<th class="pass" data-p="{p}">{esc(name)}</th>' for p, name in enumerate(passes))
         rows = []
         for pos in range(n_pos):
             cells = []
@@ -68,18 +63,14 @@ def timeline_html(trace: Trace, lang: str, only: int | None = None) -> str:
                 states = tl[p].get(pos, ())
                 glyph = "✕" if "evicted" in states else ("●" if "read" in states else "")
                 hover = f"{passes[p]} · {labels[pos]} ({pos}): " + (
-                    _list([tr(lang, s) for s in states], lang) if states else "—")
+                    join_items([tr(lang, s) for s in states], lang) if states else "—")
                 cells.append(f'<td class="t{timeline_code(states)}" data-p="{p}" '
-                             f'data-states="{" ".join(states)}" title="{_e(hover)}">{glyph}</td>')
-            rows.append(f'<tr><th class="row">{_e(labels[pos])} ({pos})</th>{"".join(cells)}</tr>')
-        blocks.append(f'<div class="swa-layer" data-layer="{l + 1}"><div class="h">{_e(title)}</div>'
+                             f'data-states="{" ".join(states)}" title="{esc(hover)}">{glyph}</td>')
+            rows.append(f'<tr><th class="row">{esc(labels[pos])} ({pos})</th>{"".join(cells)}</tr>')
+        blocks.append(f'<div class="swa-layer" data-layer="{l + 1}"><div class="h">{esc(title)}</div>'
                       f'<div class="swa-scroll"><table class="swa-grid swa-tl"><tr>{head}</tr>'
                       f'{"".join(rows)}</table></div></div>')
     return f'<div class="swa-legend">{legend}</div><div class="swa-layers">{"".join(blocks)}</div>'
-
-
-def _list(items: list[str], lang: str) -> str:
-    return ("、" if lang == "zh" else ", ").join(items)
 
 
 # The sizes chart's geometry (SVG user units), shared with `now_css`, which boxes the current pass.
@@ -116,32 +107,49 @@ def sizes_svg(trace: Trace, lang: str) -> str:
         out.append(f'<line x1="{left}" x2="{W - right}" y1="{yw:.1f}" y2="{yw:.1f}" stroke="{GREY_SVG}" '
                    f'stroke-dasharray="2 3" stroke-width="1.5"/><text x="{left + 4}" y="{yw - 4:.1f}" '
                    f'fill="#555">W = {w}: {w * per_entry} B</text>')
-    out.append(_polyline([(x(p), y(b)) for p, b in enumerate(seen)], VERMILLION_SVG, "7 4", 2))
-    for l, row in enumerate(held):  # layers that hold the same draw a pixel apart, so each stays visible
-        dy = (l - (len(held) - 1) / 2) * 2
-        colour = LINE_COLOURS[l % len(LINE_COLOURS)]
+    out.append(_polyline([(x(p), y(b)) for p, b in enumerate(seen)], VERMILLION, "7 4", 2))
+    lines = _line_groups(trace, held, lang)
+    for g, (_, row) in enumerate(lines):  # lines that hold the same draw a pixel apart, so each stays visible
+        dy = (g - (len(lines) - 1) / 2) * 2
+        colour = LINE_COLOURS[g % len(LINE_COLOURS)]
         pts = [(x(p), y(b) + dy) for p, b in enumerate(row)]
-        out.append(_polyline(pts, colour, DASHES[l % len(DASHES)], 2.2))
-        out += [_marker(px, py, l, colour) for px, py in pts]
+        out.append(_polyline(pts, colour, DASHES[g % len(DASHES)], 2.2))
+        out += [_marker(px, py, g, colour) for px, py in pts]
     every = max(1, -(-n // 10))
     for p in range(0, n, every):
         out.append(f'<text transform="translate({x(p):.1f},{H - bottom + 14}) rotate({-35 if n > 4 else 0})" '
-                   f'text-anchor="{"end" if n > 4 else "middle"}">{_x(names[p])}</text>')
+                   f'text-anchor="{"end" if n > 4 else "middle"}">{esc(names[p])}</text>')
     out.append(f'<line x1="{left}" x2="{W - right}" y1="{top_pad + ph}" y2="{top_pad + ph}" stroke="{INK}"/>')
     out.append("</svg>")
-    series = [(tr(lang, "layer_n", l=l + 1), row) for l, row in enumerate(held)] + [(tr(lang, "seen"), seen)]
-    alt = "; ".join(f"{name}: " + ", ".join(f"{b} B" for b in row) for name, row in series)
+    alt = "; ".join(f"{name}: " + ", ".join(f"{b} B" for b in row)
+                    for name, row in [*lines, (tr(lang, "seen"), seen)])
     data = base64.b64encode("".join(out).encode()).decode()
     legend = []
-    for l in range(len(held)):
-        line = f'{"dashed" if DASHES[l % len(DASHES)] else "solid"} {LINE_COLOURS[l % len(LINE_COLOURS)]}'
-        name = tr(lang, "layer_line", l=l + 1, policy=layer_policy(trace, l))
-        legend.append(f'<span><span class="swa-line" style="border-top:3px {line}"></span>{_e(name)}</span>')
-    legend.append(f'<span><span class="swa-line" style="border-top:3px dashed {VERMILLION_SVG}"></span>'
-                  f'{_e(tr(lang, "seen"))}</span>')
+    for g, (name, _) in enumerate(lines):
+        line = f'{"dashed" if DASHES[g % len(DASHES)] else "solid"} {LINE_COLOURS[g % len(LINE_COLOURS)]}'
+        legend.append(f'<span><span class="swa-line" style="border-top:3px {line}"></span>{esc(name)}</span>')
+    legend.append(f'<span><span class="swa-line" style="border-top:3px dashed {VERMILLION}"></span>'
+                  f'{esc(tr(lang, "seen"))}</span>')
     return (f'<div class="swa-legend">{"".join(legend)}</div><div class="swa-chart-frame">'
-            f'<img class="swa-chart" data-bytes="{_e(held)}" alt="{_e(alt)}" '
+            f'<img class="swa-chart" data-bytes="{esc(held)}" alt="{esc(alt)}" '
             f'src="data:image/svg+xml;base64,{data}"></div>')
+
+
+def _line_groups(trace: Trace, held: list[list[int]], lang: str) -> list[tuple[str, list[int]]]:
+    """(legend name, bytes after each pass) per line of the sizes chart: a line per layer, except that
+    past six layers (a real model's 30) consecutive layers under one policy that hold the same share one
+    line, as the storage bars share one pair; 30 offset lines would crowd the chart."""
+    groups: list[list[int]] = []
+    for l, row in enumerate(held):
+        last = groups[-1][-1] if groups else None
+        if (last is not None and len(held) > 6 and held[last] == row
+                and layer_policy(trace, last) == layer_policy(trace, l)):
+            groups[-1].append(l)
+        else:
+            groups.append([l])
+    return [(tr(lang, "layer_line", l=g[0] + 1, policy=layer_policy(trace, g[0])) if len(g) == 1 else
+             tr(lang, "layers_line", a=g[0] + 1, b=g[-1] + 1, policy=layer_policy(trace, g[0])), held[g[0]])
+            for g in groups]
 
 
 def layer_strip(trace: Trace, ref: StepRef, lang: str) -> str:
@@ -153,8 +161,8 @@ def layer_strip(trace: Trace, ref: StepRef, lang: str) -> str:
     step = trace.steps[ref.pass_index]
     labels = token_labels(trace)
     n_pos = max(step.positions) + 1
-    head = f'<th class="row">{_e(tr(lang, "layer"))}</th>' + "".join(
-        f'<th class="pos" title="{_e(labels.get(p, "?"))}">{p}</th>' for p in range(n_pos))
+    head = f'<th class="row">{esc(tr(lang, "layer"))}</th>' + "".join(
+        f'<th class="pos" title="{esc(labels.get(p, "?"))}">{p}</th>' for p in range(n_pos))
     rows = []
     for lt in step.layers:
         states = {c.pos: c.states for c in cache_cells(step, lt)} if lt.kind != "mamba" else {}
@@ -162,11 +170,11 @@ def layer_strip(trace: Trace, ref: StepRef, lang: str) -> str:
         name = str(lt.layer)
         if lt.kind == "mamba":
             rows.append(f'<tr class="strip{now}"><th class="row">{name}</th>'
-                        f'<td colspan="{n_pos}" class="ssm">{_e(tr(lang, "kind_mamba"))}</td></tr>')
+                        f'<td colspan="{n_pos}" class="ssm">{esc(tr(lang, "kind_mamba"))}</td></tr>')
             continue
         cells = "".join(
             f'<td class="t{timeline_code(states.get(p, ()))}" data-states="{" ".join(states.get(p, ()))}" '
-            f'title="{_e(labels.get(p, "?"))} ({p})">{"●" if "read" in states.get(p, ()) else ""}</td>'
+            f'title="{esc(labels.get(p, "?"))} ({p})">{"●" if "read" in states.get(p, ()) else ""}</td>'
             for p in range(n_pos))
         rows.append(f'<tr class="strip{now}" data-layer="{lt.layer}"><th class="row">{name}</th>{cells}</tr>')
     return (f'<div class="swa-scroll"><table class="swa-grid swa-tl swa-lstrip"><tr>{head}</tr>'
@@ -190,9 +198,9 @@ def now_css(trace: Trace, ref: StepRef) -> str:
 # An SVG image cannot use the page's web fonts: system fonts, quoted (a name like "Source Sans 3" unquoted
 # would void the whole list).
 FONT_SVG = "'Noto Sans CJK SC', 'Noto Sans', 'DejaVu Sans', sans-serif"
-LINE_COLOURS = ("#0072B2", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#222222")
+LINE_COLOURS = (BLUE, GREEN, PURPLE, ORANGE, SKY, INK)
 DASHES = ("", "6 3", "2 3", "8 3 2 3", "12 4", "4 4")
-GREY_SVG, VERMILLION_SVG, INK = "#888888", "#D55E00", "#222222"
+GREY_SVG = "#888888"  # darker than style.GREY: a thin dotted line on white
 
 
 def _nice_ticks(top: float, most: int = 5) -> list[int]:
@@ -201,10 +209,6 @@ def _nice_ticks(top: float, most: int = 5) -> list[int]:
     while top / step > most:
         step *= next((m for m in (2, 5) if top / (step * m) <= most), 10)
     return list(range(0, int(top) + 1, step))
-
-
-def _x(text: str) -> str:
-    return escape(str(text), quote=True)
 
 
 def _polyline(pts: list[tuple[float, float]], colour: str, dash: str, width: float) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ..limits import REAL_DEFAULT_WINDOW
 from ..model import Decoder
 from ..trace import Trace, load
 from ..walkthrough import Settings, Source, continuation, model_for, real_source, run
@@ -28,10 +29,11 @@ def smollm2() -> Source:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def full_attention_continuation(text: str, new: int, window: int) -> list[str]:
-    """What SmolLM2 generates from `text` with full attention in every layer, as it was trained."""
-    return continuation(Settings(prompt=text, new=new, window=window, policy="ring", pattern="full",
-                                 model="smollm2"), smollm2())
+def full_attention_continuation(text: str, new: int) -> list[str]:
+    """What SmolLM2 generates from `text` with full attention in every layer, as it was trained. No
+    layer has a window then, so W is not part of the key: changing W does not rerun it."""
+    return continuation(Settings(prompt=text, new=new, window=REAL_DEFAULT_WINDOW, policy="ring",
+                                 pattern="full", model="smollm2"), smollm2())
 
 
 def ensure_smollm2(progress_text: str) -> None:

@@ -54,12 +54,13 @@ PARAMS = ("lang",) + FIELDS + ("step",)
 WIDGET_LIMIT = 2 ** 53 - 1
 
 
-def field_range(name: str, model: str = "tiny") -> tuple[int, int]:
-    """What an integer field accepts, for the message when a value is beyond the widget's bounds."""
-    window = REAL_MAX_WINDOW if model == "smollm2" else MAX_WINDOW
+def field_range(name: str, model: str = "tiny", window: int | None = None) -> tuple[int, int]:
+    """What an integer field accepts, for the message when a value is beyond the widget's bounds; the
+    sinks' range follows the chosen W when it is known (S < W)."""
+    most = REAL_MAX_WINDOW if model == "smollm2" else MAX_WINDOW
     prompt = REAL_MAX_TOKENS if model == "smollm2" else MAX_PROMPT
-    return {"new": (1, MAX_NEW), "window": (1, window), "layers": (1, MAX_LAYERS),
-            "sinks": (1, window - 1), "chunk": (1, prompt), "step": (1, WIDGET_LIMIT)}[name]
+    return {"new": (1, MAX_NEW), "window": (1, most), "layers": (1, MAX_LAYERS),
+            "sinks": (1, max(1, (window or most) - 1)), "chunk": (1, prompt), "step": (1, WIDGET_LIMIT)}[name]
 
 
 def settings_of(values: Mapping) -> Settings:
@@ -189,7 +190,7 @@ def step_problem(wanted: int, n: int) -> Problem | None:
     return Problem("step", "step_shown", {"v": wanted, "hi": n, "shown": min(max(wanted, 1), n)})
 
 
-def refused_error(name: str, lang: str) -> str:
+def refused_error(name: str, lang: str, model: str = "tiny", window: int | None = None) -> str:
     """A control received a number beyond what it holds; the last good value stays."""
-    lo, hi = field_range(name)
+    lo, hi = field_range(name, model, window)
     return words(Problem(name, "beyond", {"lo": lo, "hi": hi}), lang, control_labels(lang))

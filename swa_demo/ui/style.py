@@ -10,7 +10,6 @@ BLUE, ORANGE, VERMILLION, YELLOW = "#0072B2", "#E69F00", "#D55E00", "#F0E442"
 PURPLE, GREEN, SKY = "#CC79A7", "#009E73", "#56B4E9"
 GREY, PALE, WHITE, INK = "#A8A8A8", "#EEEEEE", "#FFFFFF", "#222222"
 PEACH = "#F4C58A"  # a causal key outside the window
-STATE_COLOUR = {"written": BLUE, "kept": GREY, "evicted": VERMILLION, "unstored": YELLOW}
 FONT = '"Source Sans Pro", "Source Sans 3", "Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif'
 # Cividis, light to dark in five steps: the attention weights' fill (text turns white on the dark half).
 CIVIDIS = ("#FDE737", "#BCAF6F", "#7C7B78", "#3E4E6E", "#00204D")

@@ -349,17 +349,17 @@ def test_jamba_state_caption_units_and_notes(server, browser):
 def test_errors_on_the_other_tabs_are_in_chinese(server, browser):
     """Defect 5: the receptive-field and cost tabs answered a Chinese page in English."""
     page = open_page(browser, server, "?prompt=A1", stepper=False)
+    panel = '[role=tabpanel] [data-testid="stAlertContentError"]'  # one panel: the open tab's
     page.get_by_role("tab", name=tr("zh", "tab_receptive")).click()
-    wait_idle(page)
-    assert "'1' 不是字母" in page.locator('[data-testid="stAlertContentError"]').first.inner_text()
+    page.get_by_text(tr("zh", "rf_title")).first.wait_for(timeout=30_000)  # the receptive tab drawn,
+    page.locator(panel, has_text="'1' 不是字母").first.wait_for(timeout=30_000)  # then its own error
     page.get_by_role("tab", name=tr("zh", "tab_costs")).click()
-    wait_idle(page)
     box = page.get_by_label(tr("zh", "cost_table_contexts"))
     box.fill("abc")
     box.press("Enter")
-    wait_idle(page)
-    error = page.locator('[data-testid="stAlertContentError"]').first.inner_text()
-    assert "'abc' 不是 token 数" in error and "应为 token 数" in error
+    error = page.locator(panel, has_text="'abc' 不是 token 数")
+    error.first.wait_for(timeout=30_000)
+    assert "应为 token 数" in error.first.inner_text()
     page.close()
 
 
@@ -418,15 +418,16 @@ def test_full_scale_cache_chart_is_linear_in_GiB_and_the_live_curve_has_its_spre
     """Defects 9 and 10: a log x axis under a 'linear' title in GB; one noisy run drawn as the truth."""
     page = open_page(browser, server, "?lang=en")
     page.get_by_role("tab", name=tr("en", "tab_fullscale")).click()
-    page.wait_for_selector(".js-plotly-plot", timeout=30_000)
-    wait_idle(page)
+    drawn = """t => [...document.querySelectorAll('.js-plotly-plot')].some(
+        p => p.layout && p.layout.title.text.includes(t) && (p.data || []).length)"""
+    page.wait_for_function(drawn, arg="Cache:", timeout=60_000)  # Plotly draws after the script ends
     axes = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].map(p => [
         p.layout.title.text, p.layout.xaxis.type, p.layout.yaxis.title.text])""")
     cache = next(a for a in axes if "Cache:" in a[0])  # Streamlit's theme wraps titles in <b>
     assert cache[1] == "linear" and "GiB" in cache[2]
     page.get_by_role("button", name=tr("en", "fs_cpu_run")).click()
     page.wait_for_selector('[data-testid="stAlertContentSuccess"]', timeout=120_000)
-    wait_idle(page)
+    page.wait_for_function(drawn, arg="Measured live", timeout=60_000)
     bars = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].filter(
         p => p.layout.title.text.includes('Measured live'))
         .map(p => p.data.map(t => t.error_y.array.length))""")

@@ -7,6 +7,7 @@ tracer, then narrate) and the same generation untraced.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import statistics
 import time
@@ -136,3 +137,14 @@ def cpu_curves(contexts=CPU_CONTEXTS, steps: int = CPU_STEPS, repeats: int = CPU
                  "cache_bytes": sum(c.nbytes() for c in state[kind, n][0])} for kind, n in points]
     finally:
         torch.set_num_threads(before)
+
+
+def busy(cores: int | None = None) -> tuple[float, int] | None:
+    """(1-minute load average, cores) when other programs keep this machine's cores half busy or more, so
+    a live timing would jitter; None when it is quiet (or the system cannot say)."""
+    cores = cores or os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (OSError, AttributeError):  # no load average on this system
+        return None
+    return (load, cores) if load >= 0.5 * cores else None

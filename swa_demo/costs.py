@@ -287,6 +287,14 @@ def weight_bytes(s: Shape) -> int:
     return parameters(s)["total"] * s.bytes_per_value
 
 
+def per_gpu_bytes(s: Shape, n: int, gpus: int) -> tuple[int, int]:
+    """(cache, weights) bytes on each of `gpus` tensor-parallel ranks after `n` tokens: the KV heads and
+    the layers' weights split evenly; the embedding and the LM head replicated (as `parallel.shard`
+    keeps them)."""
+    replicated = s.vocab * s.d_model * (1 if s.tied_embeddings else 2) * s.bytes_per_value
+    return sum(cache_bytes(s, n).values()) // gpus, replicated + (weight_bytes(s) - replicated) // gpus
+
+
 def cache_bytes(s: Shape, n: int) -> dict[str, int]:
     """Bytes per sequence after `n` tokens, summed over the layers of each kind."""
     out = dict.fromkeys(KINDS, 0)

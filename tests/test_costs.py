@@ -257,3 +257,12 @@ def test_a_pasted_config_json_joins_the_cost_tab_and_a_broken_one_is_refused_in_
     app.text_area(key="beyond_costs_paste").set_value('{"model_type": "gpt2"').run()
     assert not app.exception and len(app.error) >= 1
     assert "JSON" in app.error[0].value
+
+
+def test_per_gpu_bytes_split_the_kv_heads_and_the_layers_and_copy_the_embeddings():
+    s = costs.shape("mistral-7b-full")
+    cache, weights = costs.per_gpu_bytes(s, 1 << 20, 2)
+    assert cache == 64 * 2 ** 30  # 32 layers x 2 x 1,048,576 x 4 KV heads x 128 x 2 B
+    embed_and_head = 2 * 32000 * 4096 * 2
+    assert weights == embed_and_head + (costs.weight_bytes(s) - embed_and_head) // 2
+    assert costs.per_gpu_bytes(s, 1 << 20, 1) == (2 * cache, costs.weight_bytes(s))

@@ -170,6 +170,25 @@ def test_summary_table_sets_every_target_beside_the_recorded_figure(lang):
     assert f"{fastest:.2f}–{slowest:.2f}" in table.iloc[0, 1]  # lowest and highest of the recorded steps
 
 
+def test_a_ratio_in_the_summary_takes_both_rows_from_one_run():
+    """128k against 8k prefill: the newest file holding both, not 8k from one run and 128k from another."""
+    import json
+
+    from swa_demo.ui.fullscale import _summary_rows
+
+    rows = {r["what"]: r["measured"] for r in _summary_rows(gf.load_recorded(), "en")}
+    run = json.loads((gf.BENCH_DIR / "h100_kernel_prefill.json").read_text())["prefill"]
+    tok = {r["tokens"]: r["tok_s"] for r in run if r["kind"] == gf.SLIDING and not r.get("chunk")}
+    assert rows["prefill tokens/s, 128k vs 8k (sliding)"].startswith(f"{tok[131072]:.0f} / {tok[8192]:.0f} (")
+
+
+def test_span_and_median_by_on_hand_made_rows():
+    from swa_demo.ui.fullscale import _span
+
+    assert _span([6.224, 6.47], ".2f") == "6.22–6.47" and _span([3.0, 3.001], ".1f") == "3.0"
+    assert gf.median_by([{"c": 1, "y": 5}, {"c": 1, "y": 7}, {"c": 2, "y": 1}], "c", "y") == [(1, 6), (2, 1)]
+
+
 def test_live_gpu_panel_runs_the_chosen_row_and_explains_failures(monkeypatch):
     """With CUDA present the tab times the chosen row. The benchmark itself needs a GPU (`bench gpu`
     checks it there); here it is replaced, so the panel's wiring and its error messages are tested."""

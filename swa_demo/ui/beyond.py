@@ -11,7 +11,6 @@ reached by E and F; after layer 3 by C..F, L (W - 1) + 1 = 4 tokens; A and B can
 from __future__ import annotations
 
 import math
-from html import escape
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -24,6 +23,7 @@ from ..trace import Trace
 from ..validate import Invalid, words
 from ..window import receptive_field
 from . import show
+from .figures import plotly_text, spread
 from .i18n import tr
 
 INK, FAINT, HOT, COLD = "#1f2937", "#d1d5db", "#dc2626", "#9ca3af"
@@ -34,16 +34,6 @@ CONTEXT_CHOICES = [4 * costs.KI, 32 * costs.KI, 128 * costs.KI, 256 * costs.KI, 
 
 
 # ---- the receptive field of a run -----------------------------------------------------------------
-
-def _p(label: str) -> str:
-    """A token label as Plotly text: Plotly reads a little HTML (<br>, <a>), a label is only text."""
-    return escape(label, quote=False)
-
-
-def _every(n: int, most: int) -> list[int]:
-    """At most about `most` evenly spaced indices of 0..n-1, for tick labels that must not collide."""
-    return list(range(0, n, max(1, math.ceil(n / most))))
-
 
 def reads_from_trace(trace: Trace) -> tuple[torch.Tensor, list[str], list[str]]:
     """What each layer of a run read: (L, n, n) bool, [q, k] = this layer's q attended k; the tokens;
@@ -101,12 +91,12 @@ def receptive_graph_figure(reads: torch.Tensor, labels: list[str], kinds: list[s
         x=[k for k, _ in nodes], y=[l for _, l in nodes], mode="markers", showlegend=False,
         marker=dict(size=11, color=[HOT if node in hot else COLD for node in nodes],
                     line=dict(color=INK, width=1)),
-        text=[f"{_p(labels[k])} · {k}" for k, _ in nodes], hovertemplate="%{text}<extra></extra>"))
+        text=[f"{plotly_text(labels[k])} · {k}" for k, _ in nodes], hovertemplate="%{text}<extra></extra>"))
     ticks = _layer_names(kinds, lang)
     fig.update_layout(
-        title=tr(lang, "rf_graph_title", tok=_p(labels[q]), q=q, l=layer), height=160 + 60 * L,
-        xaxis=dict(title=tr(lang, "rf_x_pos"), tickmode="array", tickvals=_every(n, 24),
-                   ticktext=[f"{_p(labels[i])}<br>{i}" for i in _every(n, 24)]),
+        title=tr(lang, "rf_graph_title", tok=plotly_text(labels[q]), q=q, l=layer), height=160 + 60 * L,
+        xaxis=dict(title=tr(lang, "rf_x_pos"), tickmode="array", tickvals=spread(n, 24),
+                   ticktext=[f"{plotly_text(labels[i])}<br>{i}" for i in spread(n, 24)]),
         yaxis=dict(title=tr(lang, "rf_y_layer"), tickmode="array", tickvals=list(range(L + 1)),
                    ticktext=ticks),
         margin=dict(l=10, r=10, t=50, b=10), plot_bgcolor="white",
@@ -127,16 +117,16 @@ def receptive_growth_figure(field: torch.Tensor, labels: list[str], kinds: list[
     fig = go.Figure(go.Heatmap(
         z=field[:, q].to(torch.int32).tolist(), x=list(range(n)), y=list(range(L + 1)), showscale=False,
         colorscale=[[0, "#f3f4f6"], [1, HOT]], xgap=1, ygap=1, zmin=0, zmax=1,
-        customdata=[[_p(s) for s in labels]] * (L + 1),
+        customdata=[[plotly_text(s) for s in labels]] * (L + 1),
         hovertemplate="%{customdata} · %{x}, " + tr(lang, "rf_layer") + " %{y}<extra></extra>"))
     fig.add_shape(type="rect", x0=-0.5, x1=n - 0.5, y0=layer - 0.5, y1=layer + 0.5,
                   line=dict(color=INK, width=2))  # the row the sliders chose
     fig.update_layout(
-        title=tr(lang, "rf_growth_title", tok=_p(labels[q]), q=q), height=170 + 18 * (L + 1),
-        xaxis=dict(title=tr(lang, "rf_x_input"), tickmode="array", tickvals=_every(n, 24),
-                   ticktext=[f"{_p(labels[i])}<br>{i}" for i in _every(n, 24)]),
-        yaxis=dict(title=tr(lang, "rf_y_layer"), tickmode="array", tickvals=_every(L + 1, 16),
-                   ticktext=[ticks[l] for l in _every(L + 1, 16)]),
+        title=tr(lang, "rf_growth_title", tok=plotly_text(labels[q]), q=q), height=170 + 18 * (L + 1),
+        xaxis=dict(title=tr(lang, "rf_x_input"), tickmode="array", tickvals=spread(n, 24),
+                   ticktext=[f"{plotly_text(labels[i])}<br>{i}" for i in spread(n, 24)]),
+        yaxis=dict(title=tr(lang, "rf_y_layer"), tickmode="array", tickvals=spread(L + 1, 16),
+                   ticktext=[ticks[l] for l in spread(L + 1, 16)]),
         margin=dict(l=10, r=10, t=50, b=10), plot_bgcolor="white")
     return fig
 
@@ -144,7 +134,7 @@ def receptive_growth_figure(field: torch.Tensor, labels: list[str], kinds: list[
 def receptive_heatmap_figure(field: torch.Tensor, labels: list[str], layer: int, lang: str) -> go.Figure:
     """field[layer] as a grid: row q, column k, filled where input k can reach q after `layer` layers."""
     n = field.shape[1]
-    names = [f"{_p(s)} {i}" for i, s in enumerate(labels)]
+    names = [f"{plotly_text(s)} {i}" for i, s in enumerate(labels)]
     fig = go.Figure(go.Heatmap(z=field[layer].to(torch.int32).tolist(), x=names, y=names, showscale=False,
                                colorscale=[[0, "#f3f4f6"], [1, HOT]], xgap=1, ygap=1, zmin=0, zmax=1,
                                hovertemplate="%{y} ← %{x}<extra></extra>"))
@@ -185,8 +175,8 @@ def cost_figure(shapes: list[costs.Shape], metric: str, max_context: int, lang: 
     fig = go.Figure()
     for s in shapes:
         ys = [metric_value(s, metric, n) / scale for n in xs]
-        hover = f"{_p(s.name)}<br>%{{customdata}}: %{{y:.4g}} {unit}<extra></extra>"
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=_p(s.name), hovertemplate=hover,
+        hover = f"{plotly_text(s.name)}<br>%{{customdata}}: %{{y:.4g}} {unit}<extra></extra>"
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=plotly_text(s.name), hovertemplate=hover,
                                  customdata=[costs_text.fmt_tokens(n) for n in xs]))
     ticks = [n for n in (costs.KI * 2 ** i for i in range(11)) if n <= max_context]
     fig.update_layout(title=tr(lang, "cost_metric_" + metric), height=440, plot_bgcolor="white",
@@ -202,7 +192,7 @@ def cache_split_figure(shapes: list[costs.Shape], n: int, lang: str) -> go.Figur
     """Stacked bars: each model's cache at `n` tokens by layer kind (where Jamba's 1/k comes from), next
     to its weights (the memory the cache is a share of, as Gemma 3's report plots it)."""
     fig = go.Figure()
-    names = [_p(s.name) for s in shapes]
+    names = [plotly_text(s.name) for s in shapes]
     for kind in costs.KINDS:
         ys = [costs.cache_bytes(s, n)[kind] / 2 ** 30 for s in shapes]
         fig.add_trace(go.Bar(x=names, y=ys, name=tr(lang, "kind_" + kind), marker_color=KIND_COLOURS[kind],
@@ -251,13 +241,15 @@ def receptive_view(lang: str) -> None:
     reach = field[layer, q].nonzero().flatten().tolist()
     show.paragraph(tr(lang, "rf_reach_here", tok=labels[q], l=layer, n=len(reach),
                       toks=", ".join(labels[k] for k in reach)))
-    graph = receptive_graph_figure(reads, labels, kinds, q, layer, lang)
     if L <= GRAPH_LAYERS:
-        show.plotly(graph, lang, key="rf_graph")
+        show.plotly(receptive_graph_figure(reads, labels, kinds, q, layer, lang), lang, key="rf_graph")
     else:  # 30 rows of lines would fill two screens: the growth map first, every line on request
         show.plotly(receptive_growth_figure(field, labels, kinds, q, layer, lang), lang, key="rf_growth")
-        with st.expander(tr(lang, "rf_graph_all", l=L)):
-            show.plotly(graph, lang, key="rf_graph")
+        box = st.expander(tr(lang, "rf_graph_all", l=L), key="beyond_rf_all", on_change="rerun")
+        if box.open:  # built only when asked for: up to a second and half a megabyte per slider move
+            with box:
+                graph = receptive_graph_figure(reads, labels, kinds, q, layer, lang)
+                show.plotly(graph, lang, key="rf_graph")
     show.plotly(receptive_heatmap_figure(field, labels, layer, lang), lang, key="rf_heat")
 
 

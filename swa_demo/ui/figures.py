@@ -41,8 +41,8 @@ SLIDE_WIDTH = 1200  # px: export.PNG_WIDTH
 _TL_COLOURS = [WHITE, GREY, BLUE, VERMILLION, YELLOW]  # overview.timeline_code's 0..4
 
 
-def _p(label: str) -> str:
-    """A token label as Plotly text."""
+def plotly_text(label: str) -> str:
+    """A token label as Plotly text: Plotly reads a little HTML (<br>, <a>), a label is only text."""
     return escape(str(label), quote=False)
 
 
@@ -67,8 +67,8 @@ def titled(fig: go.Figure, title: str) -> go.Figure:
     out = go.Figure(fig)
     extra = 50
     out.update_layout(height=(fig.layout.height or 400) + extra, margin_t=(fig.layout.margin.t or 10) + extra,
-                      title=dict(text=_p(title), x=0.01, xanchor="left", y=1, yref="container", yanchor="top",
-                                 pad=dict(t=12), font=dict(size=20)))
+                      title=dict(text=plotly_text(title), x=0.01, xanchor="left", y=1, yref="container",
+                                 yanchor="top", pad=dict(t=12), font=dict(size=20)))
     return out
 
 
@@ -89,7 +89,7 @@ def _legend_square(fig: go.Figure, name: str, colour: str, symbol: str = "square
                   **where)
 
 
-def _every(n: int, most: int) -> list[int]:
+def spread(n: int, most: int) -> list[int]:
     """At most about `most` evenly spaced indices of 0..n-1, for tick labels that must not collide."""
     return list(range(0, n, max(1, math.ceil(n / most))))
 
@@ -116,13 +116,14 @@ def mask_figure(trace: Trace, ref: StepRef, lang: str) -> go.Figure:
                           line=dict(color=VERMILLION, width=4))
     if cut and 0 < cut[1] <= view.keys[-1]:  # the last query's, labelled above the plot
         fig.add_annotation(x=cut[1] - 0.5, y=1, yref="paper", yanchor="bottom", xanchor="left",
-                           showarrow=False, text="↓ " + _p(tr(lang, "boundary", rule=cut[0], cut=cut[1])),
+                           showarrow=False,
+                           text="↓ " + plotly_text(tr(lang, "boundary", rule=cut[0], cut=cut[1])),
                            font=dict(color=VERMILLION, size=15))
-    ticks = _every(len(view.keys), 24)
+    ticks = spread(len(view.keys), 24)
     fig.update_xaxes(title=tr(lang, "key"), tickmode="array", tickvals=ticks,
-                     ticktext=[f"{_p(view.labels[k])}<br>{k}" for k in ticks], showgrid=False)
+                     ticktext=[f"{plotly_text(view.labels[k])}<br>{k}" for k in ticks], showgrid=False)
     fig.update_yaxes(title=tr(lang, "query"), tickmode="array", tickvals=list(range(rows)),
-                     ticktext=[f"{_p(t)} ({q})" for q, t in view.queries], autorange="reversed",
+                     ticktext=[f"{plotly_text(t)} ({q})" for q, t in view.queries], autorange="reversed",
                      showgrid=False)
     return _layout(fig, 230 + 44 * rows, top=90, bottom=90, legend_above=34)  # room for the boundary label
 
@@ -141,12 +142,12 @@ def weights_figure(trace: Trace, ref: StepRef, lang: str) -> go.Figure:
             texttemplate="%{z:.2f}" if room else None, textfont=dict(size=14), xgap=2, ygap=2,
             showscale=h == heads - 1, colorbar=dict(thickness=12, len=0.9),
             hovertemplate="%{z:.4f}<extra></extra>"), row=1, col=h + 1)
-        ticks = _every(len(cols), 12)
+        ticks = spread(len(cols), 12)
         fig.update_xaxes(tickmode="array", tickvals=ticks,
-                         ticktext=[f"{_p(view.labels[i])}<br>{view.keys[i]}" for i in ticks], showgrid=False,
-                         row=1, col=h + 1)
+                         ticktext=[f"{plotly_text(view.labels[i])}<br>{view.keys[i]}" for i in ticks],
+                         showgrid=False, row=1, col=h + 1)
     fig.update_yaxes(tickmode="array", tickvals=list(range(len(view.queries))),
-                     ticktext=[f"{_p(t)} ({q})" for q, t in view.queries], autorange="reversed",
+                     ticktext=[f"{plotly_text(t)} ({q})" for q, t in view.queries], autorange="reversed",
                      showgrid=False)
     return _layout(fig, 200 + 44 * len(view.queries), legend=False, bottom=80)
 
@@ -155,7 +156,7 @@ def probs_figure(trace: Trace, pass_index: int, lang: str) -> go.Figure:
     """The next-token distribution after the last layer (top k), the greedy choice highlighted."""
     nt = trace.steps[pass_index].next_token
     assert nt is not None, f"pass {pass_index} has no next-token record"
-    toks = [_p(d["token"]) for d in nt.top_k]
+    toks = [plotly_text(d["token"]) for d in nt.top_k]
     probs = [d["prob"] for d in nt.top_k]
     colours = [BLUE if d["token"] == nt.token else GREY for d in nt.top_k]
     fig = go.Figure(go.Bar(
@@ -203,7 +204,7 @@ def timeline_figure(trace: Trace, lang: str, ref: StepRef | None = None) -> go.F
                         subplot_titles=[tr(lang, "layer_line", l=l + 1, policy=layer_policy(trace, l))
                                         for l in layers])
     # pass labels turned upright whenever more than a few share a panel; at most one per 16 px
-    ticks = _every(len(passes), max(2, int(cell_px * len(passes) // 16)))
+    ticks = spread(len(passes), max(2, int(cell_px * len(passes) // 16)))
     for i, l in enumerate(layers):
         r, c = i // cols + 1, i % cols + 1
         tl = timeline(trace, l)
@@ -227,10 +228,10 @@ def timeline_figure(trace: Trace, lang: str, ref: StepRef | None = None) -> go.F
             fig.add_shape(type="rect", x0=ref.pass_index - 0.5, x1=ref.pass_index + 0.5, y0=-0.5,
                           y1=n_pos - 0.5, row=r, col=c,
                           line=dict(color=INK, width=3 if heavy else 1.5, dash="solid" if heavy else "dot"))
-        fig.update_xaxes(tickmode="array", tickvals=ticks, ticktext=[_p(names[p]) for p in ticks],
+        fig.update_xaxes(tickmode="array", tickvals=ticks, ticktext=[plotly_text(names[p]) for p in ticks],
                          tickangle=-90 if len(ticks) > 3 or cols > 1 else 0, showgrid=False, row=r, col=c)
-    yt = _every(n_pos, 32)
-    fig.update_yaxes(tickmode="array", tickvals=yt, ticktext=[f"{_p(labels[p])} ({p})" for p in yt],
+    yt = spread(n_pos, 32)
+    fig.update_yaxes(tickmode="array", tickvals=yt, ticktext=[f"{plotly_text(labels[p])} ({p})" for p in yt],
                      autorange="reversed", showgrid=False)
     fig.update_yaxes(title=tr(lang, "position"), col=1)
     for state in ("written", "kept", "evicted", "unstored"):
@@ -265,8 +266,8 @@ def sizes_figure(trace: Trace, lang: str, ref: StepRef | None = None) -> go.Figu
                       annotation_text=f"W = {w}: {w * per_entry} B", annotation_position="top left")
     if ref is not None:
         fig.add_vline(x=ref.pass_index, line=dict(color=INK, width=1.5, dash="dot"))
-    ticks = _every(len(names), 16)
-    fig.update_xaxes(tickmode="array", tickvals=ticks, ticktext=[_p(names[p]) for p in ticks],
+    ticks = spread(len(names), 16)
+    fig.update_xaxes(tickmode="array", tickvals=ticks, ticktext=[plotly_text(names[p]) for p in ticks],
                      tickangle=-60 if len(ticks) > 6 else 0, showgrid=False, title=tr(lang, "forward"))
     fig.update_yaxes(title=tr(lang, "bytes"), rangemode="tozero", gridcolor=PALE)
     return _layout(fig, 420, bottom=120, top=80)

@@ -7,11 +7,10 @@ Either way the `medium` preset measures the same curves live on this machine's C
 
 from __future__ import annotations
 
-import os
-
 import streamlit as st
 import torch
 
+from .. import costs
 from . import gpu_figures as gf
 from . import million, show
 from .i18n import tr
@@ -33,6 +32,16 @@ def _change(ratio: float) -> str:
     return f"{ratio - 1:+.1%}" if abs(ratio - 1) >= 0.0005 else f"{ratio - 1:+.2%}"
 
 
+def _one_run(rows: list[dict], wanted: list[tuple[str, int]]) -> dict:
+    """{(kind, tokens): row} for the `wanted` points, all from the newest file that recorded all of them
+    (a ratio of two runs' rows would mix two machines' moods); {} if no file has them all."""
+    by_file: dict[str, dict] = {}
+    for r in rows:
+        by_file.setdefault(r["file"], {})[(r["kind"], r["tokens"])] = r
+    complete = [f for f, got in sorted(by_file.items()) if all(w in got for w in wanted)]
+    return {w: by_file[complete[-1]][w] for w in wanted} if complete else {}
+
+
 def _summary_rows(data: dict, lang: str) -> list[dict]:
     """The issue's targets next to what the recorded runs measured, in the page's language."""
     t = {k: tr(lang, f"fs_sum_{k}") for k in ("best", "flat", "tf", "pre_s", "attn", "pre_f", "of_roof",
@@ -45,7 +54,9 @@ def _summary_rows(data: dict, lang: str) -> list[dict]:
     tf: dict[int, list[float]] = {}
     for r in data["transformers"]:
         tf.setdefault(r["context"], []).append(r["ms_per_token"])
-    pre = {(r["kind"], r["tokens"]): r for r in data["prefill"] if not r.get("chunk")}
+    whole = [r for r in data["prefill"] if not r.get("chunk")]
+    pre = _one_run(whole, [(gf.SLIDING, 8192), (gf.SLIDING, 131072)]) | \
+        _one_run(whole, [(gf.FULL, 8192), (gf.FULL, 131072)])
     rows = []
 
     def row(w: str, m: str, g: str) -> None:
@@ -119,7 +130,8 @@ def _recorded_view(lang: str) -> None:
     with right:
         show.plotly(gf.batch_figure(data["decode"], lang), lang, key="fs_batch")
     with st.expander(tr(lang, "fs_checks")):
-        st.table([{k: r[k] for k in ("check", "max_abs_err", "rel_err", "ok")} for r in data["checks"]])
+        columns = ("file", "check", "max_abs_err", "rel_err", "ok")  # two runs check the same paths
+        st.table([{k: r[k] for k in columns} for r in data["checks"]])
     with st.expander(tr(lang, "fs_commands")):
         for r in data["runs"]:
             st.code(f"# {r['file']}: {r['device']}, torch {r['torch']}, {r['date']}\n{r['command']}",
@@ -139,7 +151,8 @@ def _million_view(lang: str) -> None:
     st.subheader(show.text(tr(lang, "mt_head")))
     by = {(c.kind, c.gpus): c for c in million.configs(data)}
     sliding, full, split = by[(gf.SLIDING, 1)], by[(gf.FULL, 1)], by[(gf.FULL, 2)]
-    show.paragraph(tr(lang, "mt_intro", sliding=sliding.cache_bytes / gf.GIB, full=full.cache_bytes / gf.GIB,
+    show.paragraph(tr(lang, "mt_intro", n=million.MILLION, w=costs.shape("mistral-7b").window,
+                      sliding=sliding.cache_bytes / gf.GIB, full=full.cache_bytes / gf.GIB,
                       weights=full.weights_bytes / gf.GIB, half=split.cache_bytes / gf.GIB))
     if sliding.decode_ms:
         show.paragraph(tr(lang, "mt_timed", device=sliding.device, ms=million.timings(sliding)))
@@ -193,21 +206,10 @@ def _gpu_model(layers: int):
     return build(mistral_7b(n_layers=layers), seed=0)
 
 
-def busy(cores: int | None = None) -> tuple[float, int] | None:
-    """(1-minute load average, cores) when other programs keep this machine's cores half busy or more, so
-    a live timing would jitter; None when it is quiet (or the system cannot say)."""
-    cores = cores or os.cpu_count() or 1
-    try:
-        load = os.getloadavg()[0]
-    except OSError:
-        return None
-    return (load, cores) if load >= 0.5 * cores else None
-
-
 def _cpu_view(lang: str) -> None:
     import time
 
-    from ..bench import CPU_REPEATS, CPU_STEPS, cpu_curves
+    from ..bench import CPU_REPEATS, CPU_STEPS, busy, cpu_curves
 
     st.subheader(show.text(tr(lang, "fs_cpu_head")))
     show.caption(tr(lang, "fs_cpu_intro", steps=CPU_STEPS, repeats=CPU_REPEATS))

@@ -38,7 +38,8 @@ def load_recorded(directory: Path = BENCH_DIR, prefix: str = "h100_") -> dict:
         for key in ("decode", "prefill", "transformers", "checks", "linears"):
             rows = data.get(key)
             if isinstance(rows, list):  # early runs stored transformers' version under "transformers"
-                merged[key] += [r for r in rows if "error" not in r and "superseded_by" not in r]
+                merged[key] += [r | {"file": path.name} for r in rows  # a ratio takes both rows from one run
+                                if "error" not in r and "superseded_by" not in r]
         interop = data.get("interop_bf16")
         if interop and "superseded_by" not in interop:
             merged["interop_bf16"] = interop

@@ -16,6 +16,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 
 from .. import costs
+from ..costs_text import fmt_tokens
 from .gpu_figures import BENCH_DIR, COLORS, FULL, GIB, SLIDING
 from .i18n import tr
 
@@ -59,19 +60,14 @@ class Config:
         return self.cache_bytes + self.weights_bytes
 
 
-def _arithmetic(kind: str, gpus: int, weights_tp1: int) -> tuple[int, int]:
-    """(cache, weights) bytes per GPU from the cost model: the KV heads split over the GPUs; the
-    embedding and LM head replicated (as `parallel.shard` keeps them), the rest split."""
-    shape = costs.shape("mistral-7b" if kind == SLIDING else "mistral-7b-full")
-    cache = sum(costs.cache_bytes(shape, MILLION).values()) // gpus
-    replicated = 2 * shape.vocab * shape.d_model * shape.bytes_per_value
-    return cache, replicated + (weights_tp1 - replicated) // gpus
+def _shape(kind: str) -> costs.Shape:
+    return costs.shape("mistral-7b" if kind == SLIDING else "mistral-7b-full")
 
 
 def configs(data: dict) -> list[Config]:
     """The three configurations of `CONFIGS`, then any other (kind, GPUs) pair a run recorded."""
     weights_tp1 = next((r["weights_bytes_tp1"] for r in data["runs"] if r.get("weights_bytes_tp1")),
-                       costs.weight_bytes(costs.shape("mistral-7b")))
+                       costs.weight_bytes(_shape(SLIDING)))
     per_rank = {r["world_size"]: max(r["weights_bytes_per_rank"]) for r in data["runs"]
                 if r.get("weights_bytes_per_rank")}
     seen = list(CONFIGS) + sorted({(r["kind"], r["tp"]) for r in data["decode"]} - set(CONFIGS))
@@ -82,8 +78,8 @@ def configs(data: dict) -> list[Config]:
         at_million = [r for r in rows if r["context"] == MILLION]
         recorded = next((max(r["cache_bytes_per_rank"]) for r in at_million if "cache_bytes_per_rank" in r),
                         None)
-        cache, weights = _arithmetic(kind, gpus, weights_tp1)
-        weights = weights_tp1 if gpus == 1 else per_rank.get(gpus, weights)
+        cache, weights = costs.per_gpu_bytes(_shape(kind), MILLION, gpus)
+        weights = weights_tp1 if gpus == 1 else per_rank.get(gpus, weights)  # a recorded run's, if any
         prefill = next((r for r in data["prefill"] if "seconds" in r
                         and (r["kind"], r["tp"], r["tokens"]) == (kind, gpus, MILLION)), None)
         out.append(Config(kind, gpus, recorded or cache, weights, recorded is not None, timed,
@@ -97,14 +93,9 @@ def gpu_memory(data: dict) -> int | None:
     return next((r["gpu_memory_bytes"] for r in data["runs"] if r.get("gpu_memory_bytes")), None)
 
 
-def context_name(n: int) -> str:
-    """1M, 128k, 4k: as the text names contexts (1024 tokens to a k, 1024 k to an M)."""
-    return f"{n // MILLION}M" if n % MILLION == 0 else f"{n // 1024}k"
-
-
 def timings(c: Config) -> str:
     """'4k: 4.71 / 128k: 4.80 / 1M: 4.72': the recorded ms per token at each context."""
-    return " / ".join(f"{context_name(n)}: {ms:.2f}" for n, ms in sorted(c.decode_ms.items()))
+    return " / ".join(f"{fmt_tokens(n)}: {ms:.2f}" for n, ms in sorted(c.decode_ms.items()))
 
 
 def label(c: Config, lang: str) -> str:
@@ -149,7 +140,7 @@ def figure(data: dict, lang: str) -> go.Figure:
 
 
 def _prefill(row: dict, lang: str) -> str:
-    text = tr(lang, "mt_prefill", s=row["seconds"], chunk=row["chunk"] // 1024)
+    text = tr(lang, "mt_prefill", s=row["seconds"], chunk=fmt_tokens(row["chunk"]))
     if row.get("peak_GB") is not None:
         text += tr(lang, "mt_peak", peak=row["peak_GB"] * 1e9 / GIB)
     return text + (tr(lang, "mt_extrapolated") if row.get("extrapolated") else "")
@@ -167,7 +158,7 @@ def table(data: dict, lang: str) -> list[dict]:
     for c in configs(data):
         decode = timings(c)
         if c.error and MILLION not in c.decode_ms:
-            decode = "; ".join(filter(None, [decode, f"{context_name(MILLION)}: {status(c, lang)}"]))
+            decode = "; ".join(filter(None, [decode, f"{fmt_tokens(MILLION)}: {status(c, lang)}"]))
         pre = c.prefill
         rows.append({
             tr(lang, "mt_col_config"): label(c, lang),

@@ -11,7 +11,6 @@ Two views, each with its own controls (keys `beyond_*`, which Reset clears):
 from __future__ import annotations
 
 import json
-import os
 
 import streamlit as st
 
@@ -114,7 +113,6 @@ def _recorded(lang: str) -> None:
     _table(runs_, lang, gpu=True)
     with st.expander(tr(lang, "st_command")):
         show.paragraph(data["command"])
-        show.paragraph(data["position_note"])
 
 
 def _live(lang: str) -> None:
@@ -146,9 +144,11 @@ def _live(lang: str) -> None:
     if problems:
         show.error(problems)
         return
-    busy = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    if busy >= (os.cpu_count() or 1) / 2:
-        show.warning(tr(lang, "st_busy", load=f"{busy:.1f}", cores=os.cpu_count() or 1))
+    from ..bench import busy
+
+    loaded = busy()
+    if loaded:
+        show.warning(tr(lang, "st_busy", load=f"{loaded[0]:.1f}", cores=loaded[1]))
     if st.button(tr(lang, "st_run"), key="beyond_st_run", icon=":material/play_arrow:"):
         ss["beyond_st_result"] = _run_live(text_of(which), int(tokens), int(window), int(sinks), policies,
                                            positions, lang)
@@ -165,18 +165,18 @@ def _run_live(text: str, tokens: int, window: int, sinks: int, policies: list[st
     """The experiment on this machine, one progress bar for all of it."""
     import time
 
-    from ..stream import stream
+    from ..stream import experiment
 
     src = runs.smollm2()
     ids = src.encode(text)[:tokens]
     bar = st.progress(0.0, text=tr(lang, "st_running"))
-    rows, t0 = [], time.perf_counter()
-    for i, policy in enumerate(policies):
-        name = tr(lang, f"st_policy_{policy}", s=sinks, w=window)
+    names = {f"{p} ({positions})": tr(lang, f"st_policy_{p}", s=sinks, w=window) for p in policies}
+    order = list(names)
 
-        def progress(done: int, total: int, i=i, name=name) -> None:
-            bar.progress((i + done / total) / len(policies),
-                         text=f"{tr(lang, 'st_running')} {name}: {done}/{total}")
-        rows.append(stream(src.model, ids, policy, window, sinks, positions, progress).to_dict())
+    def progress(label: str, done: int, total: int) -> None:
+        bar.progress((order.index(label) + done / total) / len(order),
+                     text=f"{tr(lang, 'st_running')} {names[label]}: {done}/{total}")
+    t0 = time.perf_counter()
+    rows = experiment(src.model, ids, window, sinks, policies, [positions], progress)
     bar.empty()
     return {"tokens": len(ids), "runs": rows, "seconds": time.perf_counter() - t0}

@@ -29,6 +29,9 @@ STREAM_MAX_TOKENS = 16384
 # On the page, a live run on this machine's CPU: about 80 ms per token and policy on 2 cores, so 1,024
 # tokens through three caches is about four minutes, the most a class should wait for.
 PAGE_STREAM_MAX_TOKENS = 1024
+# The recompute baseline runs a fresh W-token forward for every token: tokens x W is its work. On a busy
+# 2-core machine 256 tokens at W = 200 (51,200) took about 3 minutes, so the page stops at that much.
+PAGE_RECOMPUTE_MAX_WORK = 51_200
 
 # ---- generate (a transformers checkpoint) ------------------------------------------------------------
 # Positions of one run (prompt + new tokens): Mistral-7B-v0.1's max_position_embeddings, the context

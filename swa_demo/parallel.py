@@ -41,6 +41,7 @@ that the sharded model's logits equal the whole model's.
 from __future__ import annotations
 
 import datetime
+import math
 import os
 from dataclasses import dataclass
 
@@ -126,11 +127,12 @@ def finish(tp: TP) -> None:
 
 def check_divisible(cfg, world: int) -> None:
     """Refuse a split that would not give every rank whole heads and an equal FFN slice."""
+    common = math.gcd(cfg.n_heads, cfg.n_kv_heads, cfg.d_ff)  # a rank count must divide all three
+    counts = ", ".join(str(d) for d in range(1, common + 1) if common % d == 0)
     for name, n in (("n_heads", cfg.n_heads), ("n_kv_heads", cfg.n_kv_heads), ("d_ff", cfg.d_ff)):
         if n % world:
             raise ConfigError(f"tensor parallelism over {world} ranks needs {name} ({n}) divisible by "
-                              f"{world}; use {', '.join(str(d) for d in range(1, n + 1) if n % d == 0)} "
-                              "ranks")
+                              f"{world}; use {counts} ranks")
 
 
 def rows(weight: torch.Tensor, parts: list[int], rank: int, world: int) -> torch.Tensor:

@@ -125,6 +125,15 @@ def test_the_live_run_refuses_a_window_that_evicts_nothing():
     assert any("窗口 W = 64" in e.value.replace("\\", "") for e in at.error) and not at.exception
 
 
+def test_the_live_run_refuses_a_recompute_that_would_take_minutes():
+    at = real_model_tab("en")
+    at.number_input(key="beyond_st_tokens").set_value(512)
+    at.number_input(key="beyond_st_window").set_value(128)
+    at.multiselect(key="beyond_st_policies").set_value(["window", "recompute"]).run()
+    assert not at.exception and any("512 × 128 = 65,536" in e.value.replace("\\", "") for e in at.error)
+    assert "beyond_st_run" not in [b.key for b in at.button]  # nothing to start until it is changed
+
+
 def test_the_receptive_tab_draws_30_layers_as_a_growth_map_with_every_line_on_request():
     at = open_app(lang="en", model="smollm2", window="3", new="6")
     at.session_state["tab"] = tr("en", "tab_receptive")

@@ -61,6 +61,16 @@ def test_the_roofline_from_the_cost_model_is_the_recorded_one(name):
         assert got == pytest.approx(r["roofline_ms"], rel=1e-12), r
 
 
+def test_the_roofline_worked_by_hand():
+    """kernel-sweep's first row: every weight and the 4,096-entry cache read once, at the copy rate."""
+    data = recorded("kernel-sweep")
+    r = data["decode"][0]
+    assert (r["kind"], r["batch"], r["context"]) == ("sliding_attention", 1, 4096)
+    weights = 14_483_464_192  # bf16 Mistral-7B with its norms, as the run's model holds it
+    cache = 32 * 2 * 4096 * 8 * 128 * 2
+    assert r["roofline_ms"] == pytest.approx((weights + cache) / (data["copy_TBps"] * 1e12) * 1e3, rel=1e-3)
+
+
 @pytest.mark.parametrize("name", ["kernel-prefill", "hybrid"])
 def test_useful_attention_flops_from_the_cost_model_are_the_recorded_ones(name):
     cfg = mistral_7b(device="cpu")

@@ -24,7 +24,7 @@ import torch.multiprocessing as mp
 from helpers import incremental_logits, random_model
 
 from swa_demo.cache import KVCache
-from swa_demo.config import FULL, MAMBA, SLIDING, ConfigError
+from swa_demo.config import FULL, MAMBA, SLIDING, ConfigError, mistral_7b
 from swa_demo.generate import make_caches, pad_prompts, prefill, reference_logits
 from swa_demo.parallel import TP, check_divisible, columns, rows, shard
 
@@ -148,6 +148,9 @@ def test_a_split_that_would_cut_a_kv_head_is_refused():
     model = random_model(3, heads=4, kv_heads=1)
     with pytest.raises(ConfigError, match=r"n_kv_heads \(1\) divisible by 2"):
         check_divisible(model.cfg, 2)
+    mistral = mistral_7b(device="cpu")  # 32 heads, 8 KV heads, d_ff 14336: 16 would cut a KV head
+    with pytest.raises(ConfigError, match=r"n_heads \(32\) divisible by 3; use 1, 2, 4, 8 ranks"):
+        check_divisible(mistral, 3)
 
 
 

@@ -99,6 +99,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "st_need_policy": "请至少选择一种 Cache。",
         "st_sinks_range": "汇点数 S 必须小于窗口 W（当前 S = {s}，W = {w}）。",
         "st_window_range": "窗口 W = {w} 不小于 token 数 {n}：什么都不会被丢弃。请减小 W 或增加 token 数。",
+        "st_recompute_work": "“重算窗口”要为每个 token 重新算一遍 W 个 token：{n} × {w} = {work}，超过本页的上限 {hi}（约 3 分钟）。请减少 token 数或 W，或去掉这一项。",
         "st_busy": "这台机器正忙（负载 {load}，共 {cores} 核）：计时会偏慢，困惑度不受影响。",
         "st_run": "运行", "st_running": "正在运行…",
         "st_live_done": "{n} 个 token，用时 {secs} 秒。",
@@ -472,6 +473,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "st_sinks_range": "The sinks S must be fewer than the window W (now S = {s}, W = {w}).",
         "st_window_range": "A window of W = {w} is not smaller than the {n} tokens: nothing would be evicted. "
                            "Lower W or use more tokens.",
+        "st_recompute_work": "The recompute baseline runs a fresh W-token forward for every token: {n} × {w} = {work}, over this page's limit of {hi} (about 3 minutes here). Use fewer tokens or a smaller W, or leave it out.",
         "st_busy": "This machine is busy (load average {load} on {cores} cores): the timings will be slow; the "
                    "perplexities are not affected.",
         "st_run": "Run", "st_running": "Running…",

@@ -16,7 +16,7 @@ import streamlit as st
 
 from .. import paths
 from ..interop.smollm2 import ModelMissing
-from ..limits import PAGE_STREAM_MAX_TOKENS
+from ..limits import PAGE_RECOMPUTE_MAX_WORK, PAGE_STREAM_MAX_TOKENS
 from . import runs, show
 from .i18n import tr
 from .stream_figures import distinct_runs, first_token_figure, perplexity_figure, run_name
@@ -141,6 +141,9 @@ def _live(lang: str) -> None:
         problems.append(tr(lang, "st_sinks_range", s=int(sinks), w=int(window)))
     if window >= tokens:
         problems.append(tr(lang, "st_window_range", w=int(window), n=int(tokens)))
+    if "recompute" in policies and tokens * window > PAGE_RECOMPUTE_MAX_WORK:
+        problems.append(tr(lang, "st_recompute_work", n=int(tokens), w=int(window),
+                           work=f"{int(tokens * window):,}", hi=f"{PAGE_RECOMPUTE_MAX_WORK:,}"))
     if problems:
         show.error(problems)
         return

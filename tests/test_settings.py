@@ -38,11 +38,17 @@ def test_the_fast_path_checks_restore_tf32_even_when_they_fail(monkeypatch, was,
             raise RuntimeError("a fast path broke")
         return []
 
-    monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", was)
     monkeypatch.setattr(bench_gpu, "_check_fast_paths", checks)
-    if fails:
-        with pytest.raises(RuntimeError):
-            bench_gpu.check_fast_paths()
-    else:
-        assert bench_gpu.check_fast_paths() == []
-    assert seen == [False] and torch.backends.cuda.matmul.allow_tf32 is was
+    # Set and restored by hand: the flag is a property of torch's cuBLAS module, which monkeypatch
+    # (pytest 9.2) would try to delete on undo.
+    before = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = was
+    try:
+        if fails:
+            with pytest.raises(RuntimeError):
+                bench_gpu.check_fast_paths()
+        else:
+            assert bench_gpu.check_fast_paths() == []
+        assert seen == [False] and torch.backends.cuda.matmul.allow_tf32 is was
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = before

@@ -160,3 +160,11 @@ def test_a_huge_window_names_the_real_models_range():
     at.number_input(key="window").set_value(2 ** 60).run()
     assert not at.exception and at.session_state["window"] == 8
     assert any("(use 1 to 8192)" in e.value.replace("\\", "") for e in at.error)
+
+
+def test_the_sizes_chart_gives_30_equal_layers_one_line():
+    """30 offset lines ran off the chart: layers under one policy holding the same bytes share one."""
+    html = page_html(open_app(**LINK))
+    assert "layers 1–30 (sink)" in html and "layer 2 (sink)" not in html
+    html = page_html(open_app(lang="en", model="smollm2", pattern="gemma2"))
+    assert "15 layers (ring)" in html and "15 layers (full)" in html  # alternating: one line per policy

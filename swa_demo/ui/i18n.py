@@ -259,7 +259,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "position": "位置",
         "forward": "前向计算",
         "bytes": "字节",
-        "layer_line": "第 {l} 层（{policy}）", "layers_line": "第 {a}–{b} 层（{policy}）",
+        "layer_line": "第 {l} 层（{policy}）", "layers_line": "第 {a}–{b} 层（{policy}）", "layers_count": "{n} 个层（{policy}）",
         "not_in_build": "此版本未包含该视图（{module}）。",
         # receptive field tab
         "rf_title": "感受野：每一层之后，哪些输入还能影响一个位置",
@@ -645,7 +645,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "position": "position",
         "forward": "forward pass",
         "bytes": "bytes",
-        "layer_line": "layer {l} ({policy})", "layers_line": "layers {a}–{b} ({policy})",
+        "layer_line": "layer {l} ({policy})", "layers_line": "layers {a}–{b} ({policy})", "layers_count": "{n} layers ({policy})",
         "not_in_build": "This view is not available in this build ({module}).",
         "rf_title": "Receptive field: which inputs can still influence a position after each layer",
         "rf_intro": "A sliding window sees only W positions per layer, but stacked layers see further: L "

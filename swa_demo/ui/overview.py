@@ -137,19 +137,25 @@ def sizes_svg(trace: Trace, lang: str) -> str:
 
 def _line_groups(trace: Trace, held: list[list[int]], lang: str) -> list[tuple[str, list[int]]]:
     """(legend name, bytes after each pass) per line of the sizes chart: a line per layer, except that
-    past six layers (a real model's 30) consecutive layers under one policy that hold the same share one
-    line, as the storage bars share one pair; 30 offset lines would crowd the chart."""
-    groups: list[list[int]] = []
+    past six layers (a real model's 30) the layers under one policy that hold the same share one line,
+    as the storage bars share one pair; 30 offset lines would crowd the chart off its frame."""
+    if len(held) <= 6:
+        return [(tr(lang, "layer_line", l=l + 1, policy=layer_policy(trace, l)), row)
+                for l, row in enumerate(held)]
+    groups: dict[tuple, list[int]] = {}
     for l, row in enumerate(held):
-        last = groups[-1][-1] if groups else None
-        if (last is not None and len(held) > 6 and held[last] == row
-                and layer_policy(trace, last) == layer_policy(trace, l)):
-            groups[-1].append(l)
+        groups.setdefault((layer_policy(trace, l), tuple(row)), []).append(l)
+    out = []
+    for (policy, row), layers in groups.items():
+        a, b = layers[0] + 1, layers[-1] + 1
+        if len(layers) == 1:
+            name = tr(lang, "layer_line", l=a, policy=policy)
+        elif b - a + 1 == len(layers):  # consecutive
+            name = tr(lang, "layers_line", a=a, b=b, policy=policy)
         else:
-            groups.append([l])
-    return [(tr(lang, "layer_line", l=g[0] + 1, policy=layer_policy(trace, g[0])) if len(g) == 1 else
-             tr(lang, "layers_line", a=g[0] + 1, b=g[-1] + 1, policy=layer_policy(trace, g[0])), held[g[0]])
-            for g in groups]
+            name = tr(lang, "layers_count", n=len(layers), policy=policy)
+        out.append((name, list(row)))
+    return out
 
 
 def layer_strip(trace: Trace, ref: StepRef, lang: str) -> str:
